@@ -1,0 +1,7 @@
+"""genrank's engine: task specs, data access, backends, runner, cache and run store.
+
+The engine knows no benchmark: everything benchmark-specific lives in ``suites/``
+and is reached through the registries in :mod:`harness.registry`.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""Name -> implementation tables that tasks.yaml refers to.
+
+A suite registers its loaders, verifiers, metrics and prediction readers when
+``suites.<name>`` is imported; the engine imports a suite only when a task of it
+is used, so ``genrank tasks`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, Iterable, Sequence
+
+from harness.errors import GenrankError
+from harness.types import Item, Score
+
+# loader(spec, data_root) -> list[Item]
+LOADERS: dict[str, Callable[..., list[Item]]] = {}
+# verifier class, constructed with the spec's verifier params
+VERIFIERS: dict[str, type["Verifier"]] = {}
+# metric(records_df, **params) -> dict[str, float]
+METRICS: dict[str, Callable[..., dict[str, float]]] = {}
+# reader(path, spec) -> DataFrame with prediction + (item_id | source) [+ model]
+PREDICTION_READERS: dict[str, Callable[..., Any]] = {}
+
+
+class Verifier:
+    """Turns one raw model output into a :class:`Score` for one item.
+
+    Subclasses set ``name`` and implement :meth:`score`; batch verifiers (a sandbox
+    running many programs, an LLM judge) override :meth:`score_many` instead.
+    """
+
+    name = "verifier"
+    #: bump when scoring behaviour changes, so records know which rule scored them
+    version = "1"
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+
+    def score(self, prediction: str, item: Item) -> Score:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score_many(self, predictions: Sequence[str], items: Sequence[Item]) -> list[Score]:
+        return [self.score(p, it) for p, it in zip(predictions, items)]
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "params": self.params}
+
+
+def _register(table: dict, name: str):
+    def deco(obj):
+        if name in table and table[name] is not obj:
+            raise RuntimeError(f"{name!r} registered twice")
+        table[name] = obj
+        return obj
+    return deco
+
+
+def loader(name: str):
+    return _register(LOADERS, name)
+
+
+def metric(name: str):
+    return _register(METRICS, name)
+
+
+def prediction_reader(name: str):
+    return _register(PREDICTION_READERS, name)
+
+
+def verifier(cls: type[Verifier]) -> type[Verifier]:
+    _register(VERIFIERS, cls.name)(cls)
+    return cls
+
+
+def import_suite(suite: str) -> None:
+    """Import ``suites.<suite>`` (and the engine's generic pieces) so they register."""
+    importlib.import_module("harness.generic")
+    try:
+        importlib.import_module(f"suites.{suite}")
+    except ModuleNotFoundError as exc:
+        if exc.name in (f"suites.{suite}", "suites"):
+            raise GenrankError(f"unknown suite {suite!r} (no folder suites/{suite})",
+                               field="suite") from None
+        raise
+
+
+def import_suites(suites: Iterable[str]) -> None:
+    for suite in sorted(set(suites)):
+        import_suite(suite)
+
+
+def lookup(table: dict, kind: str, name: str, *, task: str | None = None,
+           file: str | None = None) -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table)) or "none"
+        raise GenrankError(f"unknown {kind} {name!r} (known: {known})", file=file, task=task,
+                           field=kind) from None

@@ -1,0 +1,188 @@
+"""The run store: one directory per run, every output a file a user can open.
+
+    <run_dir>/metadata.json          model identity, backend settings, versions, spec hashes
+    <run_dir>/journal/<task>.jsonl   append-only, one line per finished item (crash-safe)
+    <run_dir>/records/<task>.parquet per-item records, written when a task completes
+    <run_dir>/scores.json            task metrics
+
+A run killed at any point keeps every journal line it flushed; the same command finds
+the same directory and continues from the journal, so no item is generated twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from harness.errors import GenrankError
+from harness.types import stable_hash
+
+RECORD_COLUMNS = ["task", "item_id", "prompt", "prediction", "target", "score", "extracted",
+                  "difficulty", "meta", "detail", "prompt_hash", "prediction_hash",
+                  "target_hash", "spec_hash"]
+
+
+def make_record(task: str, spec_hash: str, item, prompt: str, prediction: str, score) -> dict:
+    """One per-item record, with content hashes of prompt, prediction and target."""
+    return {
+        "task": task, "item_id": item.id, "prompt": prompt, "prediction": prediction,
+        "target": item.target, "score": float(score.value), "extracted": score.extracted,
+        "difficulty": item.difficulty, "meta": item.meta, "detail": score.detail,
+        "prompt_hash": stable_hash(prompt)[:16], "prediction_hash": stable_hash(prediction)[:16],
+        "target_hash": stable_hash(item.target)[:16], "spec_hash": spec_hash,
+    }
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file + rename, so a crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+class RunDir:
+    """Read and write one run directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # -- metadata ---------------------------------------------------------------
+    @property
+    def metadata_path(self) -> Path:
+        return self.path / "metadata.json"
+
+    def exists(self) -> bool:
+        return self.metadata_path.exists()
+
+    def read_metadata(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.metadata_path.read_text())
+        except FileNotFoundError:
+            raise GenrankError("not a genrank run directory (no metadata.json)",
+                               file=str(self.path)) from None
+        except json.JSONDecodeError as exc:
+            raise GenrankError(f"corrupt metadata.json: {exc}", file=str(self.metadata_path)) from None
+
+    def write_metadata(self, meta: dict[str, Any]) -> None:
+        write_json(self.metadata_path, meta)
+
+    # -- journal (crash-safe progress) ------------------------------------------
+    def journal_path(self, task: str) -> Path:
+        return self.path / "journal" / f"{task}.jsonl"
+
+    def read_journal(self, task: str) -> dict[str, dict]:
+        """Finished records by item id; a torn last line (killed mid-write) is ignored."""
+        path = self.journal_path(task)
+        done: dict[str, dict] = {}
+        if not path.exists():
+            return done
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    break
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    break
+                done[rec["item_id"]] = rec
+        return done
+
+    def append_journal(self, task: str, records: Iterable[dict]) -> None:
+        """Append finished records and fsync, so a kill -9 loses none of them."""
+        path = self.journal_path(task)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            _truncate_torn_tail(fh, path)
+            for rec in records:
+                fh.write(json.dumps(rec, default=str, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    # -- records and scores -----------------------------------------------------
+    def records_path(self, task: str) -> Path:
+        return self.path / "records" / f"{task}.parquet"
+
+    def write_records(self, task: str, records: list[dict]) -> pd.DataFrame:
+        df = records_frame(records)
+        flat = df.assign(meta=df["meta"].map(_dumps), detail=df["detail"].map(_dumps))
+        path = self.records_path(task)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".parquet.tmp")
+        flat.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+        return df
+
+    def tasks(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "records").glob("*.parquet"))
+
+    def read_records(self, task: str | None = None) -> pd.DataFrame:
+        """Per-item records (all tasks if none named) with meta/detail as dicts."""
+        tasks = [task] if task else self.tasks()
+        frames = []
+        for t in tasks:
+            path = self.records_path(t)
+            try:
+                frames.append(pd.read_parquet(path))
+            except FileNotFoundError:
+                raise GenrankError("records missing", file=str(path), task=t) from None
+            except Exception as exc:  # pyarrow raises several types for damaged files
+                raise GenrankError(f"unreadable records: {exc}", file=str(path), task=t) from None
+        if not frames:
+            return records_frame([])
+        df = pd.concat(frames, ignore_index=True)
+        return df.assign(meta=df["meta"].map(_loads), detail=df["detail"].map(_loads))
+
+    def read_scores(self) -> dict[str, dict[str, float]]:
+        path = self.path / "scores.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def write_scores(self, scores: dict[str, dict[str, float]]) -> None:
+        write_json(self.path / "scores.json", scores)
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(records, columns=RECORD_COLUMNS)
+    df["score"] = df["score"].astype(float)
+    df["difficulty"] = pd.to_numeric(df["difficulty"], errors="coerce").astype(float)
+    return df
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value if value is not None else {}, default=str, sort_keys=True,
+                      ensure_ascii=False)
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+def _truncate_torn_tail(fh, path: Path) -> None:
+    """Drop a partial last line left by a kill mid-write, before appending after it."""
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with open(path, "rb") as rb:
+        data = rb.read()
+    if data.endswith(b"\n"):
+        return
+    keep = data.rfind(b"\n") + 1
+    fh.flush()
+    os.truncate(path, keep)
+    fh.seek(keep)

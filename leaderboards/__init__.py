@@ -1,0 +1,1 @@
+"""Aggregation and validity analysis over genrank's run store."""

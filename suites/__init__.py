@@ -1,0 +1,1 @@
+"""Benchmark families: one folder each (loader, prompt, verifier), registered on import."""
