@@ -37,7 +37,7 @@ class ExactMatch(Verifier):
 
     name = "exact_match"
 
-    def score(self, prediction: str, item: Item) -> Score:
+    def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         pred = normalize(prediction, **self.params)
         gold = normalize(item.target, **{k: v for k, v in self.params.items() if k != "first_line"})
         return Score(float(pred == gold), extracted=pred)

@@ -37,11 +37,15 @@ class Verifier:
     def __init__(self, **params: Any) -> None:
         self.params = params
 
-    def score(self, prediction: str, item: Item) -> Score:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
+        """Score one output; ``evidence`` is what a replayed predictions file published
+        beside the output (e.g. HALoGEN's verified atomic units), None for new outputs."""
+        raise NotImplementedError  # pragma: no cover - abstract
 
-    def score_many(self, predictions: Sequence[str], items: Sequence[Item]) -> list[Score]:
-        return [self.score(p, it) for p, it in zip(predictions, items)]
+    def score_many(self, predictions: Sequence[str], items: Sequence[Item],
+                   evidence: Sequence[dict | None] | None = None) -> list[Score]:
+        ev = evidence if evidence is not None else [None] * len(items)
+        return [self.score(p, it, e) for p, it, e in zip(predictions, items, ev)]
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "params": self.params}

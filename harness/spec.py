@@ -22,7 +22,8 @@ DEFAULT_TASKS_FILE = Path(__file__).resolve().parent.parent / "tasks.yaml"
 
 TASK_KEYS = {"name", "suite", "description", "version", "loader", "source", "split",
              "loader_params", "fewshot", "prompt", "generation", "verifier", "metrics",
-             "tags", "notes", "predictions"}
+             "tags", "notes", "predictions", "output_type"}
+OUTPUT_TYPES = ("generate", "multiple_choice")
 REQUIRED = ("name", "suite", "loader", "source", "prompt", "verifier")
 GENERATION_KEYS = set(GenerationConfig().as_dict())
 
@@ -53,6 +54,8 @@ class TaskSpec:
     tags: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     predictions: dict[str, Any] = field(default_factory=dict)
+    #: "generate" (free text) or "multiple_choice" (log-likelihood of item.fields["choices"])
+    output_type: str = "generate"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     file: str = ""
 
@@ -114,6 +117,10 @@ def parse_task(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
     metrics = merged.get("metrics", ["accuracy"])
     if not isinstance(metrics, list):
         raise GenrankError("expected a list", file=file, task=name, field="metrics")
+    output_type = str(merged.get("output_type", "generate"))
+    if output_type not in OUTPUT_TYPES:
+        raise GenrankError(f"expected one of {OUTPUT_TYPES}", file=file, task=name,
+                           field="output_type")
     try:
         version = int(merged.get("version", 1))
     except (TypeError, ValueError):
@@ -127,7 +134,8 @@ def parse_task(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
         generation=_generation(merged["generation"], file=file, task=name),
         metrics=tuple(_named(m, file=file, task=name, fld="metrics") for m in metrics),
         tags=merged["tags"], notes=str(merged.get("notes", "")),
-        predictions=merged.get("predictions", {}), raw=merged, file=file)
+        predictions=merged.get("predictions", {}), output_type=output_type, raw=merged,
+        file=file)
 
 
 def tasks_file() -> Path:
@@ -144,6 +152,8 @@ def _load(path: str, mtime: float) -> dict[str, TaskSpec]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise GenrankError(f"invalid YAML{where}", file=path) from None
+    if isinstance(doc, dict) and doc.get("tasks") is None and "tasks" in doc:
+        doc["tasks"] = []
     if not isinstance(doc, dict) or not isinstance(doc.get("tasks"), list):
         raise GenrankError("expected a mapping with a 'tasks' list", file=path, field="tasks")
     defaults = doc.get("defaults") or {}
