@@ -18,6 +18,7 @@ COMMANDS = [
     "harness.commands.run",
     "harness.commands.score",
     "leaderboards.commands",
+    "leaderboards.validity.cli",
 ]
 
 

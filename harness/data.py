@@ -33,9 +33,9 @@ def resolve(rel: str, *, task: str | None = None, field: str = "source.path",
     return path
 
 
-def source_path(spec, key: str = "path") -> Path:
-    """Resolve ``spec.source[key]`` for a TaskSpec."""
-    rel = spec.source.get(key)
+def source_path(spec, key: str = "path", source: dict | None = None) -> Path:
+    """Resolve ``source[key]`` (default: ``spec.source``) for a TaskSpec."""
+    rel = (spec.source if source is None else source).get(key)
     if not rel:
         raise GenrankError("missing data path", file=spec.file, task=spec.name,
                            field=f"source.{key}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ DEFAULT_TASKS_FILE = Path(__file__).resolve().parent.parent / "tasks.yaml"
 
 TASK_KEYS = {"name", "suite", "description", "version", "loader", "source", "split",
              "loader_params", "fewshot", "prompt", "generation", "verifier", "metrics",
-             "tags", "notes", "predictions", "output_type"}
+             "tags", "notes", "predictions", "output_type", "primary_metric",
+             "lower_is_better"}
 OUTPUT_TYPES = ("generate", "multiple_choice")
 REQUIRED = ("name", "suite", "loader", "source", "prompt", "verifier")
 GENERATION_KEYS = set(GenerationConfig().as_dict())
@@ -56,10 +57,13 @@ class TaskSpec:
     predictions: dict[str, Any] = field(default_factory=dict)
     #: "generate" (free text) or "multiple_choice" (log-likelihood of item.fields["choices"])
     output_type: str = "generate"
+    #: the metric leaderboards rank by, and its direction
+    primary_metric: str = "accuracy"
+    lower_is_better: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     file: str = ""
 
-    @property
+    @cached_property
     def spec_hash(self) -> str:
         """Content hash of the declaration: a changed prompt or rule is a new task version."""
         return stable_hash(self.raw)[:16]
@@ -134,7 +138,9 @@ def parse_task(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
         generation=_generation(merged["generation"], file=file, task=name),
         metrics=tuple(_named(m, file=file, task=name, fld="metrics") for m in metrics),
         tags=merged["tags"], notes=str(merged.get("notes", "")),
-        predictions=merged.get("predictions", {}), output_type=output_type, raw=merged,
+        predictions=merged.get("predictions", {}), output_type=output_type,
+        primary_metric=str(merged.get("primary_metric", "accuracy")),
+        lower_is_better=bool(merged.get("lower_is_better", False)), raw=merged,
         file=file)
 
 

@@ -1,0 +1,41 @@
+"""Backends: ``hf`` (default), ``vllm:``, ``openai:`` — chosen by the --model string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.backends.base import Backend
+from harness.errors import GenrankError
+
+
+def load_backend(model: str, **options: Any) -> Backend:
+    """``vllm:PATH``, ``openai:URL#NAME``, or (hf) an alias, folder or hub id."""
+    kind, _, rest = model.partition(":")
+    if rest and kind == "hf":
+        model, kind = rest, "hf"
+    elif rest and kind in BACKENDS:
+        return BACKENDS[kind](rest, **options)
+    from harness.backends.hf import HFBackend
+    from harness.backends.models import resolve_model
+
+    opts = {k: v for k, v in options.items() if k in ("batch_size", "device", "dtype")}
+    return HFBackend(resolve_model(model), **opts)
+
+
+def _lazy(module: str, cls: str):
+    def make(target: str, **options: Any) -> Backend:
+        import importlib
+
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            raise GenrankError(f"backend needs an optional dependency: {exc}",
+                               field="--model") from None
+        return getattr(mod, cls)(target, **options)
+    return make
+
+
+BACKENDS = {
+    "vllm": _lazy("harness.backends.vllm", "VLLMBackend"),
+    "openai": _lazy("harness.backends.openai", "OpenAIBackend"),
+}

@@ -1,0 +1,38 @@
+"""What every backend offers the runner: generation, optionally log-likelihoods."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence
+
+from harness.types import GenerationConfig
+
+
+class Backend(Protocol):
+    """A model behind one interface; the runner never knows which engine it is."""
+
+    #: engine name recorded in run metadata ("hf", "vllm", "openai", ...)
+    kind: str
+    #: prompts sent to the model so far (cache hits do not count)
+    calls: int
+
+    def identity(self) -> dict[str, Any]:
+        """Model name, path and content hash: what the cache and run store key on."""
+
+    def settings(self) -> dict[str, Any]:
+        """Engine settings worth recording (dtype, batch size, device...)."""
+
+    def generate(self, prompts: Sequence[str], config: GenerationConfig) -> list[str]:
+        """One completion per prompt, stop sequences already cut off."""
+
+    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Sum log p(continuation | context) per pair; NotImplementedError if unsupported."""
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Truncate at the earliest stop sequence (engines may overshoot within a batch)."""
+    cut = len(text)
+    for s in stop:
+        i = text.find(s) if s else -1
+        if i != -1:
+            cut = min(cut, i)
+    return text[:cut]

@@ -1,0 +1,118 @@
+"""The default backend: transformers on CPU or GPU, batched greedy generation.
+
+Prompts are sorted by length and left-padded, so each batch wastes little padding;
+outputs return in the caller's order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from harness.backends.base import cut_at_stop
+from harness.backends.models import ModelRef
+from harness.errors import GenrankError
+from harness.types import GenerationConfig
+
+
+class HFBackend:
+    kind = "hf"
+
+    def __init__(self, ref: ModelRef, *, batch_size: int = 16, device: str | None = None,
+                 dtype: str = "auto") -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.ref, self.batch_size, self.calls = ref, batch_size, 0
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        torch_dtype = {"auto": torch.float32 if self.device == "cpu" else torch.bfloat16,
+                       "float32": torch.float32, "bfloat16": torch.bfloat16,
+                       "float16": torch.float16}[dtype]
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(ref.path)
+            self.model = AutoModelForCausalLM.from_pretrained(ref.path, dtype=torch_dtype)
+        except (OSError, ValueError) as exc:
+            raise GenrankError(f"cannot load checkpoint: {str(exc).splitlines()[0]}",
+                               file=ref.path, field="--model") from None
+        self.model.to(self.device).eval()
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.dtype = str(torch_dtype).replace("torch.", "")
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.ref.name, "path": self.ref.path, "content_hash": self.ref.content_hash,
+                "source": self.ref.source}
+
+    def settings(self) -> dict[str, Any]:
+        return {"batch_size": self.batch_size, "device": self.device, "dtype": self.dtype,
+                "padding_side": "left"}
+
+    def format(self, prompt: str, config: GenerationConfig) -> str:
+        """Wrap the prompt in the model's chat template when the run asks for it."""
+        if not config.chat_template:
+            return prompt
+        if not self.tokenizer.chat_template:
+            raise GenrankError("the model has no chat template; run without --chat-template",
+                               file=self.ref.path, field="chat_template")
+        return self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
+                                                  tokenize=False, add_generation_prompt=True)
+
+    def generate(self, prompts: Sequence[str], config: GenerationConfig) -> list[str]:
+        import torch
+
+        texts = [self.format(p, config) for p in prompts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        out: list[str] = [""] * len(texts)
+        kwargs: dict[str, Any] = {"max_new_tokens": config.max_new_tokens,
+                                  "pad_token_id": self.tokenizer.pad_token_id}
+        if config.temperature > 0:
+            torch.manual_seed(config.seed)
+            kwargs.update(do_sample=True, temperature=config.temperature, top_p=config.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if config.stop:
+            kwargs.update(stop_strings=list(config.stop), tokenizer=self.tokenizer)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            enc = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                                 add_special_tokens=False).to(self.device)
+            with torch.inference_mode():
+                gen = self.model.generate(**enc, **kwargs)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            for i, row in zip(idx, self.tokenizer.batch_decode(new, skip_special_tokens=True)):
+                out[i] = cut_at_stop(row, config.stop)
+            self.calls += len(idx)
+        return out
+
+    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Sum of log-probabilities of each continuation's tokens after its context."""
+        import torch
+
+        results: list[float] = [0.0] * len(pairs)
+        tok = self.tokenizer
+        encoded = []
+        for ctx, cont in pairs:
+            c = tok(ctx, add_special_tokens=False)["input_ids"]
+            w = tok(ctx + cont, add_special_tokens=False)["input_ids"]
+            n_cont = max(1, len(w) - len(c))
+            encoded.append((w, n_cont))
+        order = sorted(range(len(pairs)), key=lambda i: len(encoded[i][0]), reverse=True)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            width = max(len(encoded[i][0]) for i in idx)
+            ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for r, i in enumerate(idx):  # right padding: positions line up with the text
+                seq = encoded[i][0]
+                ids[r, :len(seq)] = torch.tensor(seq)
+                mask[r, :len(seq)] = 1
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids.to(self.device),
+                                    attention_mask=mask.to(self.device)).logits.float()
+            logp = torch.log_softmax(logits, dim=-1).cpu()
+            for r, i in enumerate(idx):
+                seq, n_cont = encoded[i]
+                positions = range(len(seq) - n_cont, len(seq))
+                results[i] = float(sum(logp[r, p - 1, seq[p]] for p in positions))
+            self.calls += len(idx)
+        return results

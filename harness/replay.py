@@ -1,0 +1,140 @@
+"""The replay path: score outputs that already exist (published model generations).
+
+A task's prediction reader turns a file into rows (item_id or source, prediction,
+and optionally model / variant / seed / evidence); every row is matched to the
+task's items and checked before anything is written, then each (model, variant,
+seed) group becomes a run directory in the same format as ``genrank run``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+from harness import registry
+from harness.errors import GenrankError
+from harness.items import load_items
+from harness.runs import finish_task, open_run, run_name
+from harness.runstore import RunDir, make_record
+from harness.spec import TaskSpec
+from harness.types import Item, stable_hash
+
+GROUP_KEYS = ("model", "variant", "seed")
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(path.rglob("*")):
+            if p.is_file():
+                h.update(p.relative_to(path).as_posix().encode())
+                h.update(p.read_bytes())
+    else:
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def read_predictions(spec: TaskSpec, path: Path) -> pd.DataFrame:
+    name = spec.predictions.get("reader")
+    if not name:
+        raise GenrankError("the task declares no predictions reader", file=spec.file,
+                           task=spec.name, field="predictions.reader")
+    reader = registry.lookup(registry.PREDICTION_READERS, "predictions reader", name,
+                             task=spec.name, file=spec.file)
+    if not path.exists():
+        raise GenrankError("predictions file not found", file=str(path), task=spec.name)
+    frame = reader(path, spec)
+    if "prediction" not in frame.columns or not ({"item_id", "source"} & set(frame.columns)):
+        raise GenrankError("predictions need a 'prediction' and an 'item_id' or 'source' column",
+                           file=str(path), task=spec.name, field="columns")
+    return frame
+
+
+def match_items(spec: TaskSpec, rows: pd.DataFrame, items: list[Item], path: Path) -> list[Item]:
+    """The item each row predicts; every item exactly once, else one clear error."""
+    if "item_id" in rows.columns:
+        by_id = {it.id: it for it in items}
+        ids = rows["item_id"].astype(str).tolist()
+        unknown = [i for i in ids if i not in by_id]
+        if unknown:
+            raise GenrankError(f"{len(unknown)} rows name unknown items, e.g. {unknown[0]!r}",
+                               file=str(path), task=spec.name, field="item_id")
+        matched = [by_id[i] for i in ids]
+    else:
+        queue: dict[str, list[Item]] = defaultdict(list)
+        for it in items:
+            queue[str(it.fields.get("input", "")).strip()].append(it)
+        matched = []
+        for n, src in enumerate(rows["source"].astype(str)):
+            bucket = queue.get(src.strip())
+            if not bucket:
+                raise GenrankError(f"row {n + 1}: source matches no item of the task",
+                                   file=str(path), task=spec.name, field="source")
+            matched.append(bucket.pop(0))
+    seen = {it.id for it in matched}
+    if len(seen) != len(matched):
+        raise GenrankError("some items are predicted more than once", file=str(path),
+                           task=spec.name, field="item_id")
+    # a published method may score a declared subset (e.g. ReaLMistake's self-consistency)
+    if len(seen) != len(items) and not spec.predictions.get("partial"):
+        raise GenrankError(f"predictions cover {len(seen)} of the task's {len(items)} items",
+                           file=str(path), task=spec.name, field="item_id")
+    if "target" in rows.columns:
+        for n, (t, it) in enumerate(zip(rows["target"].astype(str), matched)):
+            if t.strip() != it.target.strip():
+                raise GenrankError(f"row {n + 1}: target differs from the task's data",
+                                   file=str(path), task=spec.name, field="target")
+    return matched
+
+
+def _groups(frame: pd.DataFrame, model_name: str | None, seed: int | None):
+    frame = frame.copy()
+    if model_name is not None:
+        frame["model"] = model_name
+    if "model" not in frame.columns:
+        raise GenrankError("name the model with --model-name", field="--model-name")
+    if seed is not None:
+        frame["seed"] = seed
+    keys = [k for k in GROUP_KEYS if k in frame.columns]
+    for key, rows in frame.groupby(keys, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        yield dict(zip(keys, key)), rows
+
+
+def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "runs", *,
+                      model_name: str | None = None, seed: int | None = None,
+                      progress: bool = False) -> list[RunDir]:
+    """Score a predictions file for one task; one run directory per (model, variant, seed)."""
+    path = Path(path)
+    items = load_items(spec)
+    frame = read_predictions(spec, path)
+    groups = [(g, rows, match_items(spec, rows, items, path))
+              for g, rows in _groups(frame, model_name, seed)]  # all checked before writing
+    verifier = registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
+    source_hash = file_hash(path)
+    runs = []
+    for g, rows, matched in groups:
+        preds = [None if p is None or (isinstance(p, float) and math.isnan(p)) else str(p)
+                 for p in rows["prediction"].tolist()]
+        evidence = rows["evidence"].tolist() if "evidence" in rows.columns else None
+        prompts = (rows["source"].astype(str).tolist() if "source" in rows.columns
+                   else [str(it.fields.get("input", "")) for it in matched])
+        scores = verifier.score_many(["" if p is None else p for p in preds], matched, evidence)
+        records = [make_record(spec.name, spec.spec_hash, it, pr, "" if p is None else p, s)
+                   for it, pr, p, s in zip(matched, prompts, preds, scores)]
+        seed_v = None if pd.isna(g.get("seed", None)) else int(g["seed"])
+        variant = None if pd.isna(g.get("variant", None)) else str(g["variant"])
+        name = str(g["model"])
+        model = {"name": name, "content_hash": stable_hash({"replay": name})[:16],
+                 "path": None}
+        run = open_run(Path(out_dir) / run_name(name, variant, seed_v), model,
+                       backend={"name": "replay"}, seed=seed_v, variant=variant)
+        finish_task(run, spec, records, {
+            "predictions_file": str(path), "predictions_sha256": source_hash,
+            "verifier": verifier.describe()})
+        runs.append(run)
+    return runs

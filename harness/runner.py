@@ -1,0 +1,168 @@
+"""Running tasks on a model: items -> prompts -> (cache | backend) -> verifier -> run store.
+
+Progress is journaled per item after generation and scoring, and outputs are cached
+before they are scored, so a run killed at any point resumes with every item
+generated and scored exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from harness import registry
+from harness.backends.base import Backend
+from harness.cache import GenerationCache, cache_key
+from harness.items import load_items, render_prompts
+from harness.runs import finish_task, open_run, run_name
+from harness.runstore import RunDir, make_record
+from harness.spec import TaskSpec, validate
+from harness.types import GenerationConfig, Item, stable_hash
+
+
+@dataclass
+class RunOptions:
+    limit: int | None = None
+    chat_template: bool | None = None
+    max_new_tokens: int | None = None
+    seed: int | None = None
+    chunk: int = 64  # items generated between journal flushes
+    progress: bool = True
+
+
+@dataclass
+class TaskPlan:
+    """Everything needed to run one task, built (and checked) before any model work."""
+
+    spec: TaskSpec
+    items: list[Item]
+    prompts: list[str]
+    config: GenerationConfig
+    verifier: registry.Verifier
+
+
+@dataclass
+class RunStats:
+    generated: int = 0
+    cached: int = 0
+    resumed: int = 0
+    seconds: float = 0.0
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
+    changes: dict[str, Any] = {}
+    if opts.chat_template is not None:
+        changes["chat_template"] = opts.chat_template
+    if opts.max_new_tokens is not None:
+        changes["max_new_tokens"] = opts.max_new_tokens
+    if opts.seed is not None:
+        changes["seed"] = opts.seed
+    return dataclasses.replace(spec.generation, **changes)
+
+
+def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
+    """Load and check every task first: bad input stops here, before the model loads."""
+    plans = []
+    for spec in specs:
+        validate(spec)
+        items = load_items(spec, opts.limit)
+        verifier = registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
+        plans.append(TaskPlan(spec, items, render_prompts(spec, items),
+                              effective_config(spec, opts), verifier))
+    return plans
+
+
+def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[Item],
+             cache: GenerationCache, model_hash: str) -> tuple[list[str], int]:
+    """Outputs for a chunk: cached ones reused, the rest generated and cached at once."""
+    cfg = plan_.config
+    if plan_.spec.output_type == "multiple_choice":
+        settings = {"mode": "loglikelihood"}
+        keys = [cache_key(model_hash, p, settings) for p in prompts]
+    else:
+        settings = cfg.as_dict()
+        keys = [cache_key(model_hash, p, settings) for p in prompts]
+    hits = cache.get_many(keys)
+    miss = [i for i, k in enumerate(keys) if k not in hits]
+    if miss:
+        if plan_.spec.output_type == "multiple_choice":
+            new = [_choose(backend, prompts[i], items[i]) for i in miss]
+        else:
+            new = backend.generate([prompts[i] for i in miss], cfg)
+        cache.put_many((keys[i], out) for i, out in zip(miss, new))
+        hits.update({keys[i]: out for i, out in zip(miss, new)})
+    return [hits[k] for k in keys], len(miss)
+
+
+def _choose(backend: Backend, prompt: str, item: Item) -> str:
+    """The option with the highest log-likelihood after the prompt."""
+    choices = [str(c) for c in item.fields["choices"]]
+    scores = backend.loglikelihood([(prompt, " " + c) for c in choices])
+    return choices[max(range(len(choices)), key=scores.__getitem__)]
+
+
+def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCache,
+             stats: RunStats, bar=None, chunk: int = 64) -> dict[str, float]:
+    spec, ident = plan_.spec, backend.identity()
+    config_hash = stable_hash({"spec": spec.spec_hash, "model": ident["content_hash"],
+                               "generation": plan_.config.as_dict()})[:16]
+    done = {k: r for k, r in run.read_journal(spec.name).items()
+            if r.get("config_hash") == config_hash}
+    wanted = {it.id for it in plan_.items}
+    stats.resumed += len(done.keys() & wanted)
+    if bar is not None:
+        bar.update(len(done.keys() & wanted))
+    todo = [i for i, it in enumerate(plan_.items) if it.id not in done]
+    for start in range(0, len(todo), chunk):
+        idx = todo[start:start + chunk]
+        items = [plan_.items[i] for i in idx]
+        prompts = [plan_.prompts[i] for i in idx]
+        outputs, generated = _outputs(backend, plan_, prompts, items, cache,
+                                      ident["content_hash"])
+        stats.generated += generated
+        stats.cached += len(idx) - generated
+        scores = plan_.verifier.score_many(outputs, items)
+        records = [{**make_record(spec.name, spec.spec_hash, it, p, o, s),
+                    "config_hash": config_hash}
+                   for it, p, o, s in zip(items, prompts, outputs, scores)]
+        run.append_journal(spec.name, records)
+        done.update({r["item_id"]: r for r in records})
+        if bar is not None:
+            bar.update(len(idx))
+    records = [{k: v for k, v in done[it.id].items() if k != "config_hash"}
+               for it in plan_.items]
+    return finish_task(run, spec, records, {
+        "generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
+        "fewshot": spec.fewshot, "limit": len(plan_.items), "config_hash": config_hash})
+
+
+def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
+              opts: RunOptions, *, name: str | None = None) -> tuple[RunDir, RunStats]:
+    """Run every planned task into one run directory (``<out_dir>/<model>``)."""
+    from tqdm import tqdm
+
+    ident = backend.identity()
+    path = Path(out_dir) / run_name(name or ident["name"], seed=opts.seed)
+    run = open_run(path, {**ident, "name": name or ident["name"]},
+                   backend={"name": backend.kind, **backend.settings()}, seed=opts.seed)
+    stats, start = RunStats(), time.perf_counter()
+    cache = GenerationCache()
+    total = sum(len(p.items) for p in plans)
+    with tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
+              dynamic_ncols=True) as bar:
+        for p in plans:
+            bar.set_postfix_str(p.spec.name)
+            stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk)
+    cache.close()
+    stats.seconds = time.perf_counter() - start
+    meta = run.read_metadata()
+    meta.setdefault("history", []).append({
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
+        "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
+        "tasks": [p.spec.name for p in plans]})
+    run.write_metadata(meta)
+    return run, stats

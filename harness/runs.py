@@ -1,0 +1,77 @@
+"""Opening run directories and finishing tasks in them (shared by run and replay)."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import provenance, registry
+from harness.errors import GenrankError
+from harness.runstore import RunDir
+from harness.spec import TaskSpec
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "model"
+
+
+def run_name(model_name: str, variant: str | None = None, seed: int | None = None) -> str:
+    parts = [slug(model_name)]
+    if variant not in (None, ""):
+        parts.append(slug(variant))
+    if seed is not None and not (isinstance(seed, float) and math.isnan(seed)):
+        parts.append(f"seed{int(seed)}")
+    return "__".join(parts)
+
+
+def open_run(path: Path, model: dict[str, Any], *, backend: dict[str, Any],
+             seed: int | None = None, variant: str | None = None) -> RunDir:
+    """Create a run directory, or reopen it if it holds the same model.
+
+    ``model`` must carry ``name`` and ``content_hash``; a directory that holds another
+    model is never overwritten.
+    """
+    run = RunDir(path)
+    if run.exists():
+        meta = run.read_metadata()
+        old = meta.get("model", {}).get("content_hash")
+        if old != model["content_hash"]:
+            raise GenrankError(
+                f"run directory holds another model ({meta['model'].get('name')}, {old}); "
+                "choose another output directory", file=str(path), field="--output")
+        return run
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.write_metadata({"model": model, "backend": backend, "seed": seed, "variant": variant,
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        "environment": provenance.environment(), "tasks": {}})
+    return run
+
+
+def compute_metrics(spec: TaskSpec, records: pd.DataFrame) -> dict[str, float]:
+    out: dict[str, float] = {"n_items": float(len(records))}
+    for m in spec.metrics:
+        out.update(registry.METRICS[m.name](records, **m.params))
+    return out
+
+
+def finish_task(run: RunDir, spec: TaskSpec, records: list[dict], task_meta: dict[str, Any]
+                ) -> dict[str, float]:
+    """Write a task's records, its metrics and its spec hash into the run directory."""
+    df = run.write_records(spec.name, records)
+    metrics = compute_metrics(spec, df)
+    scores = run.read_scores()
+    scores[spec.name] = metrics
+    run.write_scores(scores)
+    meta = run.read_metadata()
+    meta.setdefault("tasks", {})[spec.name] = {
+        "spec_hash": spec.spec_hash, "spec_version": spec.version, "suite": spec.suite,
+        "n_items": len(records), "tags": spec.tags, "primary_metric": spec.primary_metric,
+        "lower_is_better": spec.lower_is_better, **task_meta}
+    meta["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    run.write_metadata(meta)
+    return metrics

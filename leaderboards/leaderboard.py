@@ -1,0 +1,140 @@
+"""The leaderboard: one row per model, one column group per task, ranks and win rates.
+
+Seeds of the same model (same name and variant) are averaged; intervals resample
+items (Wilson for a single run's binary scores, percentile bootstrap otherwise),
+and each task says which in its ``:ci_method`` column. A task scored under two
+spec versions gets one column group per version, never a silent mix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from harness import registry
+from harness.errors import GenrankError
+from harness.spec import load_specs
+from leaderboards.ci import bootstrap_metric, interval
+from leaderboards.runs import find_runs
+
+
+def model_label(meta: dict) -> str:
+    name = meta["model"]["name"]
+    return f"{name}/{meta['variant']}" if meta.get("variant") else name
+
+
+def _metric_fn(task: str, spec_hash: str, metric: str):
+    """The registered metric of the current spec, if the runs were scored under it."""
+    spec = load_specs().get(task)
+    if spec is None or spec.spec_hash != spec_hash:
+        return None
+    registry.import_suite(spec.suite)
+    fns = [(registry.METRICS[m.name], m.params) for m in spec.metrics]
+
+    def primary(df: pd.DataFrame) -> float:
+        for fn, params in fns:
+            out = fn(df, **params)
+            if metric in out:
+                return out[metric]
+        return math.nan
+    return primary
+
+
+def collect(paths: Iterable[str | Path]):
+    """Per (column key, model): the runs' metadata, scores and records paths."""
+    cells: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    hashes: dict[str, set[str]] = defaultdict(set)
+    for run in find_runs(paths):
+        meta = run.read_metadata()
+        scores = run.read_scores()
+        for task, tmeta in meta.get("tasks", {}).items():
+            if task not in scores:
+                continue
+            hashes[task].add(tmeta.get("spec_hash"))
+            cells[(task, model_label(meta))].append(
+                {"run": run, "task": task, "tmeta": tmeta, "scores": scores[task]})
+    return cells, hashes
+
+
+def build(paths: Iterable[str | Path], confidence: float = 0.95, n_boot: int = 1000,
+          seed: int = 0) -> pd.DataFrame:
+    cells, hashes = collect(paths)
+    if not cells:
+        raise GenrankError("the runs hold no scored tasks", field="RUN_DIR")
+    per_key: dict[str, dict[str, dict]] = defaultdict(dict)
+    direction: dict[str, bool] = {}
+    for (task, model), entries in sorted(cells.items()):
+        by_hash = defaultdict(list)
+        for e in entries:
+            by_hash[e["tmeta"].get("spec_hash")].append(e)
+        for spec_hash, group in by_hash.items():
+            key = task if len(hashes[task]) == 1 else f"{task}@{spec_hash[:8]}"
+            primary = group[0]["tmeta"].get("primary_metric", "accuracy")
+            direction[key] = bool(group[0]["tmeta"].get("lower_is_better"))
+            per_key[key][model] = _cell(group, primary, spec_hash, confidence, n_boot, seed)
+    models = sorted({m for cols in per_key.values() for m in cols})
+    table = pd.DataFrame({"model": models}).set_index("model")
+    ranks, wins = {}, {}
+    for key in sorted(per_key):
+        cols = per_key[key]
+        for field in ("score", "ci_low", "ci_high", "ci_method", "n_items", "n_seeds"):
+            table[f"{key}:{field}"] = pd.Series({m: c[field] for m, c in cols.items()})
+        score = table[f"{key}:score"].astype(float)
+        signed = -score if direction[key] else score
+        ranks[key] = signed.rank(ascending=False, method="min")
+        table[f"{key}:rank"] = ranks[key]
+        wins[key] = win_rate(signed)
+        for extra in sorted({k for c in cols.values() for k in c["extra"]}):
+            table[f"{key}:{extra}"] = pd.Series({m: c["extra"].get(extra) for m, c in cols.items()})
+    rank_df, win_df = pd.DataFrame(ranks), pd.DataFrame(wins)
+    table.insert(0, "n_tasks", rank_df.notna().sum(axis=1))
+    table.insert(1, "mean_rank", rank_df.mean(axis=1))
+    table.insert(2, "mean_win_rate", win_df.mean(axis=1))
+    table = table.sort_values(["mean_win_rate", "mean_rank"], ascending=[False, True])
+    return table.reset_index()
+
+
+def win_rate(signed: pd.Series) -> pd.Series:
+    """Share of the other models (with a score) each model beats outright; ties count 0."""
+    vals = signed.dropna()
+    n = len(vals)
+    if n < 2:
+        return pd.Series(np.nan, index=signed.index)
+    v = vals.to_numpy()
+    beats = (v[:, None] > v[None, :]).sum(axis=1) / (n - 1)
+    return pd.Series(beats, index=vals.index).reindex(signed.index)
+
+
+def _cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_boot: int,
+          seed: int) -> dict:
+    values = [float(e["scores"].get(primary, math.nan)) for e in group]
+    records = [e["run"].read_records(e["task"]) for e in group]
+    n_items = len(records[0])
+    if primary == "accuracy" and len({len(r) for r in records}) == 1:
+        aligned = [r.set_index("item_id")["score"] for r in records]
+        matrix = np.vstack([a.reindex(aligned[0].index).to_numpy() for a in aligned])
+        lo, hi, method = interval(matrix, confidence, n_boot, seed)
+    else:
+        fn = _metric_fn(group[0]["task"], spec_hash, primary)
+        if fn is None:
+            lo, hi, method = math.nan, math.nan, "none (spec changed since scoring)"
+        else:
+            lo, hi = bootstrap_metric(records, fn, confidence, min(n_boot, 100), seed)
+            method = "bootstrap"
+    extra_keys = set().union(*(e["scores"] for e in group)) - {primary, "n_items"}
+    extra = {k: float(np.nanmean([e["scores"].get(k, math.nan) for e in group]))
+             for k in extra_keys}
+    return {"score": float(np.mean(values)), "ci_low": lo, "ci_high": hi, "ci_method": method,
+            "n_items": n_items, "n_seeds": len(group), "extra": extra}
+
+
+def write(table: pd.DataFrame, out: str | Path) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False, float_format="%.6g")
+    return out

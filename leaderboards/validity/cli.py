@@ -1,0 +1,56 @@
+"""``genrank validity``: benchmark-validity report from runs, a leaderboard CSV or wide tables."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validity", help="concordance, rank stability, significance and "
+                       "difficulty analysis across benchmarks",
+                       description=__doc__.splitlines()[0])
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="run directories (or folders of runs), a genrank leaderboard CSV, wide "
+                        "CSV tables 'model,<benchmark columns>', or a folder of such tables")
+    p.add_argument("-o", "--output", default="validity_report", help="report directory")
+    p.add_argument("--aggregate", metavar="FILE_OR_LIST",
+                   help="scenarios of the aggregate reference: a list file or comma-separated "
+                        "names (default: scenarios_for_aggregate.txt beside a catalog, else all)")
+    p.add_argument("--lower-is-better", metavar="FILE_OR_LIST",
+                   help="sources (file stems) whose scores are lower-is-better")
+    p.add_argument("--metric", help="metric of run directories to compare (default accuracy)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws (default 1000)")
+    p.add_argument("--n-sim", type=int, default=2000, help="chance simulations (default 2000)")
+    p.add_argument("--k", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                   help="model-subset sizes for granularity, e.g. 5,10,20")
+    p.add_argument("--irt", choices=["1pl", "2pl"], default="2pl")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def _names(value: str | None) -> list[str] | None:
+    from leaderboards.validity.tables import read_list
+    if not value:
+        return None
+    return read_list(value) if Path(value).is_file() else [v.strip() for v in value.split(",")]
+
+
+def run(args: argparse.Namespace) -> int:
+    from leaderboards.validity import inputs, report
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    data = inputs.load(args.inputs, lower_is_better=_names(args.lower_is_better))
+    agg = _names(args.aggregate) or data.aggregate
+    lines: list[str] = []
+    if data.wide is not None and data.wide.shape[1] >= 2:
+        lines += report.wide_report(data.wide, out, aggregate_scenarios=agg, n_boot=args.n_boot,
+                                    ks=args.k, seed=args.seed)
+    if data.scores is not None:
+        lines += report.items_report(data.scores, data.items, out, metric=args.metric,
+                                     n_boot=args.n_boot, n_sim=args.n_sim,
+                                     irt_model=args.irt, seed=args.seed)
+    report.write_summary(out, "Benchmark validity report", lines)
+    print(f"wrote {out}/summary.md ({len(list(out.iterdir()))} files)")
+    return 0

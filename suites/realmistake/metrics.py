@@ -1,0 +1,59 @@
+"""Error-detection metrics exactly as upstream's calculate_performance.py computes them.
+
+Positive class = "error". Precision/recall/F1 use zero_division=0 and count an
+unparsable verdict as negative; accuracy counts it as wrong.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.registry import metric
+
+
+def detection_performance(gold: list[str], verdicts: list[str | None]) -> dict:
+    """Upstream's get_performance for one (task, response model, detector, prompt)."""
+    total = len(gold)
+    y_true = [g == "error" for g in gold]
+    y_pred = [v == "error" for v in verdicts]
+    tp = sum(t and p for t, p in zip(y_true, y_pred))
+    fp = sum((not t) and p for t, p in zip(y_true, y_pred))
+    fn = sum(t and not p for t, p in zip(y_true, y_pred))
+    tn = total - tp - fp - fn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    correct = sum(v == g for g, v in zip(gold, verdicts))
+    return {
+        "total_num": total, "prediction_error_num": sum(y_pred), "gold_error_num": sum(y_true),
+        "metrics": {"accuracy": correct / total, "precision": precision, "recall": recall,
+                    "f1": f1, "true_negative_rate": tn / total,
+                    "false_positive_rate": fp / total, "false_negative_rate": fn / total,
+                    "true_positive_rate": tp / total},
+    }
+
+
+def _verdicts(records: pd.DataFrame) -> list[str | None]:
+    return [v if isinstance(v, str) else None for v in records["extracted"]]
+
+
+@metric("realmistake_detection")
+def realmistake_detection(records: pd.DataFrame, **_) -> dict[str, float]:
+    """F1/precision/recall/accuracy of error detection plus the confusion rates."""
+    if records.empty:
+        return {}
+    perf = detection_performance(records["target"].tolist(), _verdicts(records))
+    out = {k: float(v) for k, v in perf["metrics"].items()}
+    out["unparsable_rate"] = float(sum(v is None for v in _verdicts(records)) / len(records))
+    out["gold_error_rate"] = perf["gold_error_num"] / perf["total_num"]
+    return out
+
+
+@metric("realmistake_random_baseline")
+def realmistake_random_baseline(records: pd.DataFrame, **_) -> dict[str, float]:
+    """A detector answering 'error' at random with the gold error rate: P = R = F1 = rate."""
+    if records.empty:
+        return {}
+    rate = float((records["target"] == "error").mean())
+    return {"random_f1": rate, "random_precision": rate, "random_recall": rate,
+            "random_accuracy": rate * rate + (1 - rate) * (1 - rate)}

@@ -1,0 +1,178 @@
+"""HALoGEN: replaying the 126 published files reproduces upstream's published scores;
+the offline and judge verifiers score new generations."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from harness.errors import GenrankError
+from harness.replay import score_predictions
+from harness.spec import load_specs
+from harness.types import Item, Score
+from suites.halogen.data import LAYOUT, MODEL_ALIASES, MODELS
+from suites.halogen.rules import is_abstained, judge_row, word_tokenize, yes_no
+
+PUBLISHED = {"biographies": "biographies", "code": "code",
+             "false_presupposition": "false_presupposition",
+             "rationalization_numerical": "rationalization_numerical",
+             "simplification": "simplification"}
+FIGURES = ("hallucination_score", "response_ratio", "utility_score")
+
+
+def _spec(domain):
+    return load_specs()[f"halogen_{domain}"]
+
+
+def test_nine_domains_declared():
+    specs = [s for s in load_specs().values() if s.suite == "halogen"]
+    assert sorted(s.loader_params["domain"] for s in specs) == sorted(LAYOUT)
+
+
+def test_abstention_rules():
+    assert is_abstained("I'm sorry, I cannot help.") and is_abstained("Unfortunately, no.")
+    # upstream's list lacks a comma: "I am sorry" "Sorry" is one phrase, "I am sorrySorry"
+    assert not is_abstained("I am sorry, I cannot help.") and not is_abstained("Sorry.")
+    assert judge_row("historical_events", "They met in 1900.", [], [],
+                     verified_response=" No.") == (True, None, 1.0)
+    assert judge_row("references", "See Smith (2020).", [], []) == (True, None, 1.0)
+    assert judge_row("code", "import numpy", ["numpy", "foo"], ["foo"]) == (False, 0.5, 0.5)
+    assert judge_row("false_presupposition", "a; b", ["a", "b"], ["b"]) == (False, 0.5, 0.0)
+
+
+def test_binary_tokenization():
+    assert "Yes/no" in word_tokenize("Yes/no. It is prime.")
+    assert yes_no("Yes/no\nIt is prime") is None
+    assert yes_no("No.\n\nThe factorization of 7411 is 17 x 19 x 23.") == "no"
+    assert yes_no("Yes. The senator is X.") == "yes"
+    assert judge_row("rationalization_binary", "Yes/no", ["yes"], []) == (True, None, 0.0)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    from tests.conftest import data_path
+    out, scores = tmp_path_factory.mktemp("runs"), {}
+    for domain in PUBLISHED:
+        folder = data_path(f"halogen/model_hallucinations/{LAYOUT[domain][1]}")
+        spec = _spec(domain)
+        scores[domain] = {r.read_metadata()["model"]["name"]: r.read_scores()[spec.name]
+                          for r in score_predictions(spec, folder, out)}
+    return scores
+
+
+def test_published_scores_reproduced(replayed, data_file):
+    cells, worst = 0, 0.0
+    for domain, stem in PUBLISHED.items():
+        published = json.loads(data_file(f"halogen/published_scores/{stem}_results.json").read_text())
+        assert len(published) == 14 and set(replayed[domain]) == set(MODELS)
+        for model, figs in published.items():
+            ours = replayed[domain][MODEL_ALIASES.get(model.lower(), model.lower())]
+            for f in FIGURES:
+                cells += 1
+                worst = max(worst, abs(ours[f] - figs[f]))
+    assert cells == 5 * 14 * 3
+    assert worst <= 1e-12
+    gpt4 = replayed["biographies"]["gpt_4_0125_turbo"]
+    assert gpt4["hallucination_score"] == pytest.approx(0.13164119, abs=1e-8)
+
+
+def test_every_published_row_counted(replayed):
+    # falcon's numerical file holds 78 rows beyond the 1014 prompts; alpaca's
+    # biographies file answers 632 of the 683 prompts
+    assert replayed["rationalization_numerical"]["falcon_40b_instruct"]["n_responses"] == 1092
+    assert replayed["biographies"]["alpaca_7b"]["n_responses"] == 632
+
+
+def _gz(path, text):
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+@pytest.mark.parametrize("name, body, field", [
+    ("gpt_4_0125_turbo_code_AU.csv.gz", "prompt,response\nx,y\n", "atomic_units"),
+    ("mystery_model_code_AU.csv.gz", "prompt,response,atomic_units,hallucinated_atomic_units\n",
+     "model"),
+    ("alpaca_7b_code_AU.csv.gz",
+     "prompt,response,atomic_units,hallucinated_atomic_units\nnot a prompt,x,[],[]\n", "prompt"),
+])
+def test_bad_predictions_file(tmp_path, data_file, name, body, field):
+    data_file("halogen/prompts/prompts_code.csv")
+    bad = _gz(tmp_path / name, body)
+    with pytest.raises(GenrankError) as err:
+        score_predictions(_spec("code"), bad, tmp_path / "runs")
+    assert err.value.field == field and err.value.file.endswith(name)
+    assert "\n" not in err.value.line()
+    assert not (tmp_path / "runs").exists()
+
+
+def _item(domain, **fields):
+    return Item(id="x", fields={"input": fields.pop("input", ""), **fields}, target="")
+
+
+def _verifier(domain):
+    from harness.registry import VERIFIERS
+    spec = _spec(domain)
+    return VERIFIERS[spec.verifier.name](**spec.verifier.params)
+
+
+def test_offline_code_verifier(data_file):
+    data_file("halogen/knowledge/pypi_project_names_2026-11.txt.gz")
+    s = _verifier("code").score("import os\nimport numpy as np\nfrom sklearn import svm\n"
+                                "import surely_not_a_package_xyzzy\n", _item("code"))
+    assert s.detail["atomic_units"] == ["os", "numpy", "sklearn", "surely_not_a_package_xyzzy"]
+    assert s.detail["hallucinated_atomic_units"] == ["surely_not_a_package_xyzzy"]
+    assert s.value == pytest.approx(0.75) and s.detail["source"] == "offline"
+
+
+def test_offline_rationalization_verifiers():
+    num = _verifier("rationalization_numerical").score(
+        "6\n1. Earth\n2. Mars\n3. Jupiter", _item(
+            "rationalization_numerical", list="['earth', 'mars', 'jupiter', 'venus']",
+            list_condition="['earth', 'mars', 'saturn', 'uranus']", count="4"))
+    assert num.detail["hallucinated_atomic_units"] == ["6", "jupiter"]
+    assert num.value == pytest.approx(1 - 2 / 4)
+    prime = _verifier("rationalization_binary").score(
+        "No.\nThe factorization of 7411 is 17 x 19 x 23.", _item(
+            "rationalization_binary", input="Is 7411 a prime number? First, respond with yes or no.",
+            category="primality"))
+    assert prime.detail["hallucinated_atomic_units"] == ["no", "17", "19", "23"]
+    graph = _verifier("rationalization_binary").score("No, there is none.", _item(
+        "rationalization_binary", category="graph",
+        input="There is a flight from city A to city B\nThere is a flight from city C to city D\n"
+              "Question: Is there a series of flights that goes from city A to city D?"))
+    assert graph.value == 1.0
+
+
+def test_offline_refusal_verifiers():
+    fp = _verifier("false_presupposition").score("Mars; Saturn; Neptune", _item(
+        "false_presupposition", list_condition="['earth', 'mars', 'saturn', 'uranus']"))
+    assert fp.detail["hallucinated_atomic_units"] == ["neptune"] and fp.value == 0.0
+    hist = _verifier("historical_events")
+    assert hist.score("They never met: they lived in different centuries.", _item("h")).value == 1
+    assert hist.score("Their famous meeting took place in Paris.", _item("h")).value == 0
+
+
+class FakeJudge:
+    """A stand-in backend with the engine's generate() contract."""
+
+    def __init__(self):
+        self.prompts = []
+
+    def generate(self, prompts, config):
+        self.prompts += prompts
+        return ["| Anna was born in 1900. | True |\n| Anna won a Nobel prize. | False |"] * len(prompts)
+
+
+def test_judge_verifier_uses_backend_and_spec_prompt():
+    spec = _spec("summarization")
+    from harness.registry import VERIFIERS
+    judge = FakeJudge()
+    v = VERIFIERS["halogen_judge"](backend=judge, **spec.verifier.params)
+    (s,) = v.score_many(["Anna, born 1900, won a Nobel prize."],
+                        [_item("summarization", input="Summarize", text="Anna was born in 1900.")])
+    assert s.value == 0.5 and s.detail["source"] == "judge"
+    assert "Source passage: Anna was born in 1900." in judge.prompts[0]
+    assert isinstance(s, Score)

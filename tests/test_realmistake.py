@@ -1,0 +1,97 @@
+"""ReaLMistake: replaying the published detector outputs reproduces the paper's tables.
+
+Everything is computed from the real (password-protected) zip in memory; the tests
+assert numbers only and never print or store an example.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from harness.errors import GenrankError
+from harness.replay import score_predictions
+from harness.spec import load_specs
+from suites.realmistake.report import max_difference, performance_table, random_baseline
+from suites.realmistake.verdict import parse_verdict
+
+PREDS = "realmistake/detector_predictions.csv.gz"
+
+
+def _specs():
+    return [s for n, s in load_specs().items() if n.startswith("realmistake_")]
+
+
+def test_six_tasks_declared():
+    names = sorted(s.name for s in _specs())
+    assert len(names) == 6 and all(s.loader == "realmistake" for s in _specs())
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ("... Therefore, the model response contains an error.", "error"),
+    ("... Therefore, the model response contains no error.", "no_error"),
+    ("Therefore, the model response is not valid.", "error"),
+    ("Therefore, the model response is valid.", "no_error"),
+    ("It is valid at first sight. Therefore, the model response is not valid.", "error"),
+    ("I cannot decide.", None), ("", None), (None, None), ("no_error", "no_error"),
+])
+def test_parse_verdict(text, verdict):
+    assert parse_verdict(text) == verdict
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    from tests.conftest import data_path
+    preds = data_path(PREDS)
+    data_path("realmistake/data.zip")
+    out = tmp_path_factory.mktemp("runs")
+    runs = set()
+    for spec in _specs():
+        runs.update(str(r.path) for r in score_predictions(spec, preds, out))
+    return sorted(runs)
+
+
+def test_items_read_in_memory(data_file):
+    from harness.items import load_items
+    data_file("realmistake/data.zip")
+    sizes = {s.name: len(load_items(s)) for s in _specs()}
+    assert sum(sizes.values()) == 900  # 3 tasks x (140 GPT-4 + 160 Llama-2 responses)
+
+
+def test_simple_prompt_baseline_reproduced(replayed, data_file):
+    published = json.loads(data_file("realmistake/performance/"
+                                     "performance_simple_prompt_baseline.json").read_text())
+    ours = performance_table(replayed, "simple_prompt_baseline")
+    worst, cells, missing = max_difference(ours, published)
+    assert not missing
+    assert cells == 3 * 2 * 12 * (4 * 11 + 16 + 2) + 2 * 12 * 18 + 0  # every published number
+    assert worst <= 1e-9
+    gpt4 = ours["average"]["initial_model=gpt-4-0613"]["baseline_model=gpt-4-0613"]["average"]
+    assert gpt4["metrics"]["f1"]["average"] == pytest.approx(0.3193968, abs=1e-7)
+
+
+def test_random_baseline_reproduced(replayed, data_file):
+    published = json.loads(data_file("realmistake/performance/"
+                                     "performance_easy_baseline.json").read_text())
+    ours = random_baseline(replayed)
+    for task, by_model in published.items():
+        if task == "average":
+            continue
+        for model, block in by_model.items():
+            pub = block["baseline_model=random"]["metrics"]
+            for k in ("precision", "recall", "f1", "accuracy"):
+                assert ours[task][model][k] == pytest.approx(pub[k], abs=1e-12)
+
+
+def test_bad_predictions_file(tmp_path, data_file):
+    data_file("realmistake/data.zip")
+    spec = load_specs()["realmistake_mathgen_gpt4"]
+    bad = tmp_path / "bad.csv.gz"
+    with gzip.open(bad, "wt") as fh:
+        fh.write("method,task,initial_model,detector,prompt,instance_id\n")
+    with pytest.raises(GenrankError) as err:
+        score_predictions(spec, bad, tmp_path / "runs")
+    assert "prediction" in str(err.value) and "bad.csv.gz" in str(err.value)
+    assert not (tmp_path / "runs").exists()

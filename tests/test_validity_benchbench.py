@@ -1,0 +1,170 @@
+"""Validity analysis on IBM BenchBench's 41 public leaderboard snapshots."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from leaderboards.validity import aggregate, concordance, stability, tables
+
+BB = "leaderboards/benchbench"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    from tests.conftest import data_path
+    root = data_path(BB)
+    long, agg = tables.benchbench_catalog(root)
+    return root, long, agg, tables.to_wide(long)
+
+
+def test_catalog_loads_every_snapshot_and_llm_model_column(catalog):
+    root, long, _, wide = catalog
+    files = sorted((root / "catalog").glob("*.csv"))
+    assert len(files) >= 40 and long["source"].nunique() == len(files)
+    n_cols = sum(pd.read_csv(f, nrows=0).shape[1] - 1 for f in files)
+    assert wide.shape[1] == n_cols  # every scenario column kept, none merged by mistake
+    lv = pd.read_csv(root / "catalog" / "lvbench_241189_longcontext.csv")
+    assert lv.columns[0] == "llm_model"
+    assert set(long[long["source"] == "lvbench_241189_longcontext.csv"]["model"]) == {
+        tables.normalize_model_name(m) for m in lv["llm_model"]}
+
+
+def test_model_name_normalisation_matches_across_boards():
+    n = tables.normalize_model_name
+    assert n("meta-llama/Meta-Llama-3-8B-Instruct") == n("Meta-Llama-3-8B-Instruct")
+    assert n("Llama 2 (70B)") == n("llama-2-70b")
+
+
+def test_pairwise_equals_scipy_on_shared_models(catalog):
+    root, long, _, wide = catalog
+    pairs = concordance.pairwise(wide, pvalues=True)
+    usable = pairs[pairs["n"] >= 5]
+    assert len(usable) > 1000
+    # recompute every pair independently from the long frame with scipy
+    by_scen = {s: g.set_index("model")["score"] for s, g in long.groupby("scenario")}
+    for row in usable.itertuples():
+        a, b = by_scen[row.a], by_scen[row.b]
+        common = a.index.intersection(b.index)
+        assert len(common) == row.n
+        x, y = a[common].to_numpy(), b[common].to_numpy()
+        ref = stats.kendalltau(x, y)
+        assert row.kendall_tau == pytest.approx(ref.statistic, abs=1e-12, nan_ok=True)
+        assert row.kendall_p == pytest.approx(ref.pvalue, rel=1e-9, nan_ok=True)
+        if np.std(x) > 0 and np.std(y) > 0:
+            assert row.pearson_r == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+
+
+def _ibm_reference_zscores(long: pd.DataFrame, agg: list[str]) -> pd.DataFrame:
+    """IBM BenchBench's pipeline in its own long-format style (add_aggregate with mean win rate,
+    all-vs-all kendall agreements via pivot().corr(), Reporter.get_z_score), written
+    independently of leaderboards.validity."""
+    df = long[["model", "scenario", "score"]].copy()
+    df_for_agg = df.query("scenario in @agg")
+    need = min(max(1, len(agg) // 3), df_for_agg["scenario"].nunique())
+    keep = df_for_agg.groupby("model")["scenario"].count().to_frame().query("scenario >= @need")
+    df_for_agg = df_for_agg[df_for_agg["model"].isin(keep.index)].copy()
+
+    def wr(series):
+        return series.transform(lambda x: sum(1 for v in series if x > v) / (len(series) - 1))
+
+    df_for_agg["wr"] = df_for_agg.groupby("scenario")["score"].transform(wr)
+    mean_df = df_for_agg.groupby("model").agg(score=("wr", "mean")).reset_index()
+    mean_df["scenario"] = "aggregate"
+    full = pd.concat([df, mean_df])
+    rows = []
+    for scen in full["scenario"].unique():
+        if scen == "aggregate":
+            continue
+        cur = full[full["scenario"].isin([scen, "aggregate"])]
+        counts = cur["model"].value_counts()
+        inter = counts[counts == 2].index
+        if len(inter) < 5:
+            continue
+        piv = cur[cur["model"].isin(inter)].pivot(index="model", columns="scenario",
+                                                   values="score")
+        corr = piv.corr(method=lambda x, y: stats.kendalltau(x, y)[0]).loc[scen, "aggregate"]
+        rows.append({"scenario": scen, "correlation": corr})
+    ag = pd.DataFrame(rows).dropna()
+    ag["z_score"] = (ag["correlation"] - ag["correlation"].mean()) / ag["correlation"].std()
+    return ag.set_index("scenario")
+
+
+def test_zscores_match_ibm_pipeline(catalog):
+    _, long, agg, wide = catalog
+    wa = aggregate.with_aggregate(wide, agg)
+    ours = aggregate.agreement_with_reference(wa).dropna(subset=["z_score"]).set_index("benchmark")
+    ref = _ibm_reference_zscores(long, agg)
+    assert sorted(ours.index) == sorted(ref.index)
+    assert len(ref) >= 60
+    np.testing.assert_allclose(ours.loc[ref.index, "kendall_tau"], ref["correlation"], atol=1e-12)
+    np.testing.assert_allclose(ours.loc[ref.index, "z_score"], ref["z_score"], atol=1e-9)
+
+
+def test_win_rate_ties_count_zero():
+    s = pd.Series([3.0, 3.0, 1.0, 2.0], index=list("abcd"))
+    wr = aggregate.win_rates(s)
+    expected = [sum(v > w for w in s) / 3 for v in s]
+    assert wr.tolist() == expected
+
+
+def test_lower_is_better_sources_are_flipped(catalog):
+    root, long, _, _ = catalog
+    raw = pd.read_csv(root / "catalog" / "llm_trustworthy_241001_safety.csv")
+    got = long[long["source"] == "llm_trustworthy_241001_safety.csv"].set_index("model")["score"]
+    vals = pd.Series(raw["trustworthy"].to_numpy(float),
+                     index=raw["model"].map(tables.normalize_model_name))
+    expected = 1 - (vals - vals.min()) / (vals.max() - vals.min())
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+
+
+def test_bootstrap_tau_equals_scipy_on_resamples(catalog):
+    _, _, agg, wide = catalog
+    wa = aggregate.with_aggregate(wide, agg)
+    sub = wa[["Helm Lite", "aggregate"]].dropna()
+    x, y = sub.iloc[:, 0].to_numpy(), sub.iloc[:, 1].to_numpy()
+    taus = stability.bootstrap_tau(x, y, n_boot=20, rng=np.random.default_rng(7))
+    counts = np.random.default_rng(7).multinomial(len(x), np.full(len(x), 1 / len(x)), size=20)
+    ref = [stats.kendalltau(np.repeat(x, c), np.repeat(y, c)).statistic for c in counts]
+    np.testing.assert_allclose(taus, ref, atol=1e-12)
+
+
+def test_kendall_w_agrees_with_friedman(catalog):
+    _, _, _, wide = catalog
+    block = stability.complete_block(wide)
+    full = wide[block].dropna()
+    w = stability.kendall_w(full)
+    # models are the treatments, benchmarks the blocks
+    chi2 = stats.friedmanchisquare(*[row for row in full.to_numpy()]).statistic
+    m, n = len(block), len(full)
+    assert w["W"] == pytest.approx(chi2 / (m * (n - 1)), rel=1e-10)
+
+
+def test_granularity_top_and_bottom_subsets(catalog):
+    _, _, agg, wide = catalog
+    wa = aggregate.with_aggregate(wide, agg)
+    draws = aggregate.granularity(wa[["Helm Lite", "aggregate"]], [10], n_draws=5)
+    sub = wa[["Helm Lite", "aggregate"]].dropna()
+    top = sub.nlargest(10, "aggregate")
+    got = draws.query("strategy == 'top'")["kendall_tau"].item()
+    assert got == pytest.approx(stats.kendalltau(top["Helm Lite"], top["aggregate"]).statistic)
+    bottom = sub.nsmallest(10, "aggregate")
+    got = draws.query("strategy == 'bottom'")["kendall_tau"].item()
+    assert got == pytest.approx(stats.kendalltau(bottom["Helm Lite"], bottom["aggregate"]).statistic)
+    assert (draws.groupby("strategy").size() == {"adjacent": 5, "bottom": 1, "random": 5,
+                                                  "top": 1}).all()
+
+
+def test_cli_writes_report(catalog, tmp_path):
+    from harness.cli import main
+    root = catalog[0]
+    assert main(["validity", str(root), "-o", str(tmp_path), "--n-boot", "200", "--k", "5,10"]) == 0
+    for name in ("pairwise_concordance.csv", "agreement_with_aggregate.csv", "granularity.csv",
+                 "kendall_tau_matrix.png", "zscores.png", "summary.md", "summary.html"):
+        assert (tmp_path / name).stat().st_size > 0
+    z = pd.read_csv(tmp_path / "agreement_with_aggregate.csv")
+    assert {"tau_lo", "tau_hi", "z_score"} <= set(z.columns)
