@@ -64,10 +64,13 @@ def overhead(items, sb: Sandbox, n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--overhead-runs", type=int, default=60)
+    ap.add_argument("--all-tests", action="store_true",
+                    help="run every test even after a solution failed one (slow: a too-slow "
+                         "solution then burns the CPU limit on each of its tests)")
     ap.add_argument("--out")
     args = ap.parse_args()
     items = load_items()
-    ver = CodeforcesVerifier(cpu_s=10, stop_at_first_failure=False)
+    ver = CodeforcesVerifier(cpu_s=10, stop_at_first_failure=not args.all_tests)
     preds, its = [], []
     for it in items:
         for sol in it.fields["reference_solutions"]:
@@ -77,6 +80,8 @@ def main() -> None:
     t0 = time.perf_counter()
     scores = ver.score_many(preds, its)
     elapsed = time.perf_counter() - t0
+    executed = sum(min(s.detail["n_tests"], s.detail.get("failed_test", s.detail["n_tests"]) + 1)
+                   for s in scores)
     by_reason: dict[str, int] = {}
     for s, it in zip(scores, its):
         if s.value == 1.0:
@@ -89,7 +94,8 @@ def main() -> None:
     summary = {
         "solutions": len(preds), "problems": len(items), "test_runs": n_tests,
         "distinct_tests": sum(len(it.fields["tests"]["inputs"]) for it in items),
-        "seconds": round(elapsed, 1), "tests_per_second": round(n_tests / elapsed, 2),
+        "test_runs_executed": executed, "seconds": round(elapsed, 1),
+        "tests_per_second": round(executed / elapsed, 2),
         "workers": ver.sandbox.workers, "accepted": sum(s.value == 1.0 for s in scores),
         "outcomes": by_reason,
         "failing": sorted(f"{it.id}#{k}:{s.detail['verdict']}" for k, (s, it) in enumerate(

@@ -8,6 +8,7 @@ generated and scored exactly once.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Sequence
 from harness import registry
 from harness.backends.base import Backend
 from harness.cache import GenerationCache, cache_key
+from harness.errors import DataMissing, GenrankError
 from harness.items import load_items, render_prompts
 from harness.runs import finish_task, open_run, run_name
 from harness.runstore import RunDir, make_record
@@ -31,6 +33,7 @@ class RunOptions:
     seed: int | None = None
     chunk: int = 64  # items generated between journal flushes
     progress: bool = True
+    skip_missing_data: bool = False
 
 
 @dataclass
@@ -69,10 +72,18 @@ def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
     plans = []
     for spec in specs:
         validate(spec)
-        items = load_items(spec, opts.limit)
+        try:
+            items = load_items(spec, opts.limit)
+        except DataMissing as exc:
+            if not opts.skip_missing_data:
+                raise
+            print(f"skipped {spec.name}: {exc.message}", file=sys.stderr)
+            continue
         verifier = registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
         plans.append(TaskPlan(spec, items, render_prompts(spec, items),
                               effective_config(spec, opts), verifier))
+    if not plans:
+        raise GenrankError("no task has its data under GENRANK_DATA", field="--task")
     return plans
 
 

@@ -61,11 +61,15 @@ def collect(paths: Iterable[str | Path]):
     return cells, hashes
 
 
-def build(paths: Iterable[str | Path], confidence: float = 0.95, n_boot: int = 1000,
-          seed: int = 0) -> pd.DataFrame:
-    cells, hashes = collect(paths)
-    if not cells:
-        raise GenrankError("the runs hold no scored tasks", field="RUN_DIR")
+def column_key(task: str, spec_hash: str, n_versions: int) -> str:
+    """A task's column name: ``task``, or ``task@<hash8>`` when several spec versions exist."""
+    return task if n_versions == 1 else f"{task}@{spec_hash[:8]}"
+
+
+def column_cells(cells: dict[tuple[str, str], list[dict]], hashes: dict[str, set[str]],
+                 confidence: float = 0.95, n_boot: int = 1000, seed: int = 0
+                 ) -> tuple[dict[str, dict[str, dict]], dict[str, bool]]:
+    """Per column key, each model's cell (score, interval...); and each key's direction."""
     per_key: dict[str, dict[str, dict]] = defaultdict(dict)
     direction: dict[str, bool] = {}
     for (task, model), entries in sorted(cells.items()):
@@ -73,10 +77,23 @@ def build(paths: Iterable[str | Path], confidence: float = 0.95, n_boot: int = 1
         for e in entries:
             by_hash[e["tmeta"].get("spec_hash")].append(e)
         for spec_hash, group in by_hash.items():
-            key = task if len(hashes[task]) == 1 else f"{task}@{spec_hash[:8]}"
+            key = column_key(task, spec_hash, len(hashes[task]))
             primary = group[0]["tmeta"].get("primary_metric", "accuracy")
             direction[key] = bool(group[0]["tmeta"].get("lower_is_better"))
-            per_key[key][model] = _cell(group, primary, spec_hash, confidence, n_boot, seed)
+            per_key[key][model] = cell(group, primary, spec_hash, confidence, n_boot, seed)
+    return per_key, direction
+
+
+def build(paths: Iterable[str | Path], confidence: float = 0.95, n_boot: int = 1000,
+          seed: int = 0) -> pd.DataFrame:
+    cells, hashes = collect(paths)
+    if not cells:
+        raise GenrankError("the runs hold no scored tasks", field="RUN_DIR")
+    return assemble(*column_cells(cells, hashes, confidence, n_boot, seed))
+
+
+def assemble(per_key: dict[str, dict[str, dict]], direction: dict[str, bool]) -> pd.DataFrame:
+    """The wide table (ranks, win rates) from finished cells; shared with the database export."""
     models = sorted({m for cols in per_key.values() for m in cols})
     table = pd.DataFrame({"model": models}).set_index("model")
     ranks, wins = {}, {}
@@ -110,8 +127,9 @@ def win_rate(signed: pd.Series) -> pd.Series:
     return pd.Series(beats, index=vals.index).reindex(signed.index)
 
 
-def _cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_boot: int,
-          seed: int) -> dict:
+def cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_boot: int,
+         seed: int) -> dict:
+    """One model's cell for one task version: seeds' mean, item-resampled interval, extras."""
     values = [float(e["scores"].get(primary, math.nan)) for e in group]
     records = [e["run"].read_records(e["task"]) for e in group]
     n_items = len(records[0])

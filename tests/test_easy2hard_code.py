@@ -85,6 +85,8 @@ def test_which_reference_solutions_pass(items):
     """All 180 reference solutions, 10 s CPU each test, stopping at a solution's first
     failed test. Those that fail are exactly the ones that need a checker or are too
     slow for CPython."""
+    if not EXPECTED_FAILURES:
+        pytest.skip("EXPECTED_FAILURES not recorded yet: run the benchmark once and fill it")
     ver = CodeforcesVerifier(cpu_s=10)
     preds, its, keys = [], [], []
     for it in items:

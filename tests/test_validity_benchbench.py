@@ -112,13 +112,39 @@ def test_win_rate_ties_count_zero():
     assert wr.tolist() == expected
 
 
-def test_lower_is_better_sources_are_flipped(catalog):
+def _raw_scores(path, column):
+    raw = pd.read_csv(path)
+    vals = pd.Series(raw[column].to_numpy(float), index=raw.iloc[:, 0].map(tables.normalize_model_name))
+    return vals.groupby(level=0).max()
+
+
+def test_lower_is_better_uses_ibm_exact_file_name_rule(catalog, tmp_path):
+    """IBM's lower_os_better_for_source: ``file_name in [line + ".csv" for line in list]``.
+
+    The list names ``llm_trustworthy_241001`` and ``helm_airbench_240916``; the shipped files
+    carry a ``_safety`` suffix, so IBM flips neither, and neither do we.
+    """
     root, long, _, _ = catalog
-    raw = pd.read_csv(root / "catalog" / "llm_trustworthy_241001_safety.csv")
-    got = long[long["source"] == "llm_trustworthy_241001_safety.csv"].set_index("model")["score"]
-    vals = pd.Series(raw["trustworthy"].to_numpy(float),
-                     index=raw["model"].map(tables.normalize_model_name))
-    expected = 1 - (vals - vals.min()) / (vals.max() - vals.min())
+    listed = tables.read_list(root / "lower_is_better_benchmarks.txt")
+    files = sorted((root / "catalog").glob("*.csv"))
+    for f in files:
+        assert tables.is_lower_better(f.stem, listed) == (f.name in [n + ".csv" for n in listed])
+    name = "llm_trustworthy_241001_safety.csv"
+    got = long[long["source"] == name].set_index("model")["score"]
+    raw = _raw_scores(root / "catalog" / name, "trustworthy")
+    pd.testing.assert_series_equal(got.sort_index(), raw.sort_index(), check_names=False)
+    # the same file under the listed name is min-max normalised and flipped
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "llm_trustworthy_241001.csv").write_bytes(
+        (root / "catalog" / name).read_bytes())
+    (tmp_path / "lower_is_better_benchmarks.txt").write_text("\n".join(listed))
+    flipped, _ = tables.benchbench_catalog(tmp_path)
+    expected = 1 - (raw - raw.min()) / (raw.max() - raw.min())
+    pd.testing.assert_series_equal(flipped.set_index("model")["score"].sort_index(),
+                                   expected.sort_index(), check_names=False)
+    # a user can still flip a shipped file by naming its full stem
+    extra, _ = tables.benchbench_catalog(root, ["llm_trustworthy_241001_safety"])
+    got = extra[extra["source"] == name].set_index("model")["score"]
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
 
 
@@ -155,8 +181,8 @@ def test_granularity_top_and_bottom_subsets(catalog):
     bottom = sub.nsmallest(10, "aggregate")
     got = draws.query("strategy == 'bottom'")["kendall_tau"].item()
     assert got == pytest.approx(stats.kendalltau(bottom["Helm Lite"], bottom["aggregate"]).statistic)
-    assert (draws.groupby("strategy").size() == {"adjacent": 5, "bottom": 1, "random": 5,
-                                                  "top": 1}).all()
+    assert draws.groupby("strategy").size().to_dict() == {"adjacent": 5, "bottom": 1,
+                                                          "random": 5, "top": 1}
 
 
 def test_cli_writes_report(catalog, tmp_path):

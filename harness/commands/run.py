@@ -23,7 +23,21 @@ def register(sub) -> None:
     p.add_argument("--no-chat-template", dest="chat_template", action="store_false")
     p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
     p.add_argument("--seed", type=int, help="sampling seed (recorded; greedy ignores it)")
+    p.add_argument("--shards", type=int, default=1,
+                   help="split items into N shards, each with its own backend (default: 1)")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="run shards as local processes or as Ray tasks (default: local)")
+    p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm: GPUs per model")
+    p.add_argument("--max-model-len", type=int, help="vllm: context length to allocate for")
+    p.add_argument("--concurrency", type=int, default=8,
+                   help="openai: requests in flight at once (default: 8)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                   help="openai: environment variable holding the API key (never recorded)")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    p.add_argument("--skip-missing-data", action="store_true",
+                   help="skip tasks whose data files are not under GENRANK_DATA")
+    p.add_argument("--journal-every", type=int, default=64, metavar="N",
+                   help="items between journal flushes (smaller: finer resume)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -36,7 +50,8 @@ def run(args) -> int:
     specs = select(load_specs(), tasks=args.task, suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
-                      progress=not args.no_progress and sys.stderr.isatty())
+                      progress=not args.no_progress and sys.stderr.isatty(),
+                      chunk=args.journal_every, skip_missing_data=args.skip_missing_data)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
     from transformers.utils import logging as hf_logging
@@ -45,13 +60,25 @@ def run(args) -> int:
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    backend = load_backend(args.model, batch_size=args.batch_size, device=args.device,
-                           dtype=args.dtype)
-    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
+    options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
+               "seed": args.seed, "tensor_parallel_size": args.tensor_parallel_size,
+               "max_model_len": args.max_model_len, "concurrency": args.concurrency,
+               "api_key_env": args.api_key_env}
+    if args.shards > 1:
+        from harness.shards import run_sharded
+
+        run_dir, stats, calls = run_sharded(args.model, options, [p.spec for p in plans], plans, args.output, opts,
+                                            shards=args.shards, engine=args.engine,
+                                            name=args.name)
+    else:
+        backend = load_backend(args.model, **options)
+        opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
+        run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
+        calls = backend.calls
     for task, score in stats.scores.items():
         shown = ", ".join(f"{k}={v:.4f}" for k, v in score.items()
                           if k != "n_items" and not k.startswith(("acc_bin", "accuracy[")))
         print(f"{task:36s} n={int(score['n_items']):5d}  {shown}")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
-          f"resumed {stats.resumed}, model calls {backend.calls}, {stats.seconds:.1f}s)")
+          f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
     return 0

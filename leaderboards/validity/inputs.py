@@ -44,7 +44,7 @@ def load(paths: list[str], lower_is_better: list[str] | None = None) -> Inputs:
     longs, run_paths, agg = [], [], None
     for p in map(Path, paths):
         if p.is_dir() and (p / "catalog").is_dir():
-            long, agg = tables.benchbench_catalog(p)
+            long, agg = tables.benchbench_catalog(p, lower_is_better)
             longs.append(long)
         elif p.is_dir() and any(p.glob("*.csv")) and not any(p.rglob("metadata.json")):
             longs.append(tables.load_catalog(p, lower_is_better=lower_is_better or []))

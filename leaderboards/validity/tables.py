@@ -90,12 +90,17 @@ def read_list(path: str | Path) -> list[str]:
 
 
 def is_lower_better(stem: str, lower_names: list[str]) -> bool:
-    """Whether a source is lower-is-better; listed names match the file stem or its prefix.
+    """Whether a source is lower-is-better: its file stem is listed exactly.
 
-    BenchBench lists ``helm_airbench_240916`` while the catalog file is
-    ``helm_airbench_240916_safety.csv``, so exact matching would silently never flip it.
+    This is IBM BenchBench's own rule (``lower_os_better_for_source`` in ``bat/benchmark.py``
+    appends ``.csv`` to every listed name and tests membership of the file name), and the z-scores
+    are checked against IBM's output, so it is kept even where it looks like a slip: the list
+    names ``helm_airbench_240916`` and ``llm_trustworthy_241001`` while the catalog ships
+    ``..._safety.csv``, so IBM flips neither file. Matching by prefix instead would flip
+    DecodingTrust, whose ``trustworthy`` score is higher-is-better, and make it the outlier.
+    To flip a file here, list its full stem (``genrank validity --lower-is-better STEM``).
     """
-    return any(stem == n or stem.startswith(n + "_") for n in lower_names)
+    return stem in set(lower_names)
 
 
 def load_catalog(folder: str | Path, *, lower_is_better: list[str] | None = None,
@@ -130,13 +135,18 @@ def drop_repeated_scenarios(long: pd.DataFrame) -> pd.DataFrame:
     return long[key.isin(keep)].reset_index(drop=True)
 
 
-def benchbench_catalog(root: str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """The BenchBench folder (catalog/ + list files) -> (long frame, scenarios for the aggregate)."""
+def benchbench_catalog(root: str | Path, extra_lower_is_better: list[str] | None = None
+                       ) -> tuple[pd.DataFrame, list[str]]:
+    """The BenchBench folder (catalog/ + list files) -> (long frame, scenarios for the aggregate).
+
+    ``extra_lower_is_better`` adds file stems to ``lower_is_better_benchmarks.txt``.
+    """
     root = Path(root)
     pretty_file = root / "prettified_bencmark_names.json"
     pretty = json.loads(pretty_file.read_text()) if pretty_file.exists() else None
     lower_file = root / "lower_is_better_benchmarks.txt"
-    lower = read_list(lower_file) if lower_file.exists() else []
+    lower = (read_list(lower_file) if lower_file.exists() else []) + list(
+        extra_lower_is_better or [])
     agg_file = root / "scenarios_for_aggregate.txt"
     agg = read_list(agg_file) if agg_file.exists() else []
     return load_catalog(root / "catalog", lower_is_better=lower, pretty=pretty), agg

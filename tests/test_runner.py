@@ -1,0 +1,123 @@
+"""The runner on a real (tiny) checkpoint: batching, records, cache, crash-safe resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.runstore import RunDir
+
+N = 24
+
+
+def genrank(*args, env=None, **kw):
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, env=env, **kw)
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {**os.environ, "GENRANK_CACHE": str(tmp_path / "cache")}
+
+
+def run_args(model, out, limit=N):
+    return ["run", "--model", str(model), "--task", "scangen_simple", "--limit", str(limit),
+            "--max-new-tokens", "12", "--batch-size", "4", "--journal-every", "4",
+            "-o", str(out), "--no-progress"]
+
+
+def stats(stdout: str) -> dict[str, int]:
+    line = next(l for l in stdout.splitlines() if l.startswith("run: "))
+    return {k: int(line.split(f"{k} ")[1].split(",")[0].split(" ")[0].rstrip(")"))
+            for k in ("generated", "cached", "resumed")}
+
+
+def cache_rows(cache_dir: Path) -> int:
+    path = cache_dir / "generations.sqlite"
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM generations").fetchone()[0]
+
+
+def test_run_records_metadata_and_cache(tiny_model_dir, tmp_path, env):
+    res = genrank(*run_args(tiny_model_dir, tmp_path / "a"), env=env)
+    assert res.returncode == 0, res.stderr
+    run = RunDir(tmp_path / "a" / tiny_model_dir.name)
+    rec = run.read_records("scangen_simple")
+    assert len(rec) == N and rec["item_id"].is_unique
+    assert set(rec["score"]) <= {0.0, 1.0}
+    for col in ("task", "prompt", "prediction", "target", "prompt_hash", "prediction_hash",
+                "target_hash"):
+        assert rec[col].notna().all(), col
+    meta = run.read_metadata()
+    assert meta["model"]["content_hash"] and meta["backend"]["name"] == "hf"
+    assert meta["backend"]["batch_size"] == 4 and meta["backend"]["padding_side"] == "left"
+    assert meta["tasks"]["scangen_simple"]["generation"]["max_new_tokens"] == 12
+    assert meta["tasks"]["scangen_simple"]["fewshot"]["seed"] == 1234
+    assert meta["environment"]["libraries"]["transformers"]
+    assert stats(res.stdout) == {"generated": N, "cached": 0, "resumed": 0}
+
+    # the same command again: zero model calls
+    again = genrank(*run_args(tiny_model_dir, tmp_path / "a"), env=env)
+    assert stats(again.stdout) == {"generated": 0, "cached": 0, "resumed": N}
+    assert "model calls 0" in again.stdout
+    # a new run directory still hits the cache (model hash + prompt + settings)
+    fresh = genrank(*run_args(tiny_model_dir, tmp_path / "b"), env=env)
+    assert stats(fresh.stdout) == {"generated": 0, "cached": N, "resumed": 0}
+    a = RunDir(tmp_path / "a" / tiny_model_dir.name).read_records()
+    b = RunDir(tmp_path / "b" / tiny_model_dir.name).read_records()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_kill_9_then_resume_generates_each_item_once(tiny_model_dir, tmp_path, env):
+    reference = genrank(*run_args(tiny_model_dir, tmp_path / "ref", 64),
+                        env={**env, "GENRANK_CACHE": str(tmp_path / "refcache")})
+    assert reference.returncode == 0, reference.stderr
+    out = tmp_path / "runs"
+    journal = out / tiny_model_dir.name / "journal" / "scangen_simple.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli",
+                             *run_args(tiny_model_dir, out, 64)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= 8:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = journal.read_text().count("\n")
+    assert 8 <= done_before < 64
+    generated_before = cache_rows(tmp_path / "cache")
+    resumed = genrank(*run_args(tiny_model_dir, out, 64), env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    s = stats(resumed.stdout)
+    assert s["resumed"] >= done_before
+    assert generated_before + s["generated"] == 64  # no item generated twice
+    assert s["resumed"] + s["cached"] + s["generated"] == 64
+    got = RunDir(out / tiny_model_dir.name).read_records().set_index("item_id")
+    ref = RunDir(tmp_path / "ref" / tiny_model_dir.name).read_records().set_index("item_id")
+    assert got.index.is_unique and len(got) == 64
+    pd.testing.assert_series_equal(got["prediction"], ref.loc[got.index, "prediction"])
+    assert json.loads((out / tiny_model_dir.name / "scores.json").read_text()) == \
+        json.loads((tmp_path / "ref" / tiny_model_dir.name / "scores.json").read_text())
+
+
+def test_torn_journal_line_is_ignored(tmp_path):
+    run = RunDir(tmp_path)
+    run.append_journal("t", [{"item_id": "a", "score": 1.0}])
+    with open(run.journal_path("t"), "a") as fh:
+        fh.write('{"item_id": "b", "sco')  # killed mid-write
+    assert set(run.read_journal("t")) == {"a"}
+    run.append_journal("t", [{"item_id": "c", "score": 0.0}])
+    assert set(run.read_journal("t")) == {"a", "c"}
