@@ -17,6 +17,9 @@ COMMANDS = [
     "harness.commands.tasks",
     "harness.commands.run",
     "harness.commands.score",
+    "harness.commands.lm_eval",
+    "harness.commands.submit",
+    "harness.commands.site",
     "leaderboards.commands",
     "leaderboards.validity.cli",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -33,9 +34,15 @@ def make_record(task: str, spec_hash: str, item, prompt: str, prediction: str, s
         "task": task, "item_id": item.id, "prompt": prompt, "prediction": prediction,
         "target": item.target, "score": float(score.value), "extracted": score.extracted,
         "difficulty": item.difficulty, "meta": item.meta, "detail": score.detail,
-        "prompt_hash": stable_hash(prompt)[:16], "prediction_hash": stable_hash(prediction)[:16],
-        "target_hash": stable_hash(item.target)[:16], "spec_hash": spec_hash,
+        "prompt_hash": short_hash(prompt), "prediction_hash": stable_hash(prediction)[:16],
+        "target_hash": short_hash(item.target), "spec_hash": spec_hash,
     }
+
+
+@lru_cache(maxsize=1 << 15)
+def short_hash(value: Any) -> str:
+    """stable_hash(value)[:16], memoised: prompts and targets recur across runs."""
+    return stable_hash(value)[:16]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -121,7 +128,11 @@ class RunDir:
 
     def write_records(self, task: str, records: list[dict]) -> pd.DataFrame:
         df = records_frame(records)
-        flat = df.assign(meta=df["meta"].map(_dumps), detail=df["detail"].map(_dumps))
+        metas: dict[int, str] = {}  # records of one task often share their meta dicts
+        flat = df.assign(
+            meta=[metas[id(m)] if id(m) in metas else metas.setdefault(id(m), _dumps(m))
+                  for m in df["meta"]],
+            detail=[_dumps(d) for d in df["detail"]])
         path = self.records_path(task)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".parquet.tmp")
@@ -164,9 +175,12 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     return df
 
 
+_ENCODER = json.JSONEncoder(default=str, sort_keys=True, ensure_ascii=False)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value if value is not None else {}, default=str, sort_keys=True,
-                      ensure_ascii=False)
+    """json.dumps(value or {}, default=str, sort_keys=True, ensure_ascii=False)."""
+    return _ENCODER.encode(value if value is not None else {})
 
 
 def _loads(value: Any) -> Any:

@@ -89,6 +89,9 @@ mode = cfg["mode"]
 if mode != "socket":
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the caller dies -> this run dies
+    if os.getppid() != cfg["parent"]:
+        os._exit(3)
 def check(rc, what):
     if rc != 0:
         e = ctypes.get_errno()
@@ -280,7 +283,7 @@ class Sandbox:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "HOME": workdir or "/tmp/work", "TMPDIR": workdir or "/tmp/work",
                "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-        cfg = {"mode": self.mode, "uid": uid, "workdir": workdir, "files": files,
+        cfg = {"mode": self.mode, "uid": uid, "parent": os.getpid(), "workdir": workdir, "files": files,
                "argv": argv, "inline": inline, "env": env, "mask": _mask_dirs(),
                "tmpfs_mb": limits.tmpfs_mb, "limits": asdict(limits)}
         cfg_r, cfg_w = os.pipe()

@@ -252,6 +252,11 @@ def _model_id(conn: sqlite3.Connection, model: dict, backend: str | None) -> int
                 f"this checkpoint is already on the leaderboard as {row['name']!r} (content "
                 f"hash {content_hash}); submit it under that name", field="--name")
         return int(row["id"])
+    taken = conn.execute("SELECT content_hash FROM models WHERE name=?", (model["name"],)).fetchone()
+    if taken is not None:
+        raise GenrankError(f"the name {model['name']!r} belongs to another checkpoint on the "
+                           f"leaderboard (content hash {taken[0]}); choose another --name",
+                           field="--name")
     source = "replay" if backend == "replay" else model.get("source")
     cur = conn.execute("INSERT INTO models (content_hash, name, source, path, first_seen) "
                        "VALUES (?, ?, ?, ?, ?)",
@@ -288,19 +293,27 @@ def _task_id(conn: sqlite3.Connection, t: VerifiedTask) -> int:
 
 
 def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path) -> IngestResult:
-    """Verify a run directory (outside the lock), then add its new scores in one transaction."""
+    """Verify a run directory and add its new scores in one transaction.
+
+    The slow parts (recomputing metrics, bootstrapping the cells' intervals) run before
+    the write lock is taken; inside it, a cell is recomputed only if another process
+    changed that cell's runs in the meantime.
+    """
     from leaderboards.leaderboard import model_label
 
     run_path = Path(run_path).resolve()
     meta, verified = verify_run(run_path)
     conn = db if isinstance(db, sqlite3.Connection) else connect(db)
-    result = IngestResult(str(run_path), model_label(meta))
+    label = model_label(meta)
+    result = IngestResult(str(run_path), label)
+    planned = {t.name: _planned_cell(conn, label, t) for t in verified
+               if conn.execute("SELECT 1 FROM scores WHERE records_path=? AND records_sha256=?",
+                               (str(t.records_path), t.records_sha256)).fetchone() is None}
     t0 = time.perf_counter()
     with transaction(conn):
         result.lock_wait_s = time.perf_counter() - t0
         model_id = _model_id(conn, meta["model"], (meta.get("backend") or {}).get("name"))
         run_id = _run_id(conn, model_id, meta, run_path)
-        touched = []
         for t in verified:
             task_id = _task_id(conn, t)
             old = conn.execute("SELECT records_sha256 FROM scores WHERE run_id=? AND task_id=?",
@@ -315,9 +328,11 @@ def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path) -> IngestR
                           json.dumps(t.metrics, sort_keys=True), t.n_items, str(t.records_path),
                           t.records_sha256, _now()))
             result.added.append(t.name)
-            touched.append(task_id)
-        for task_id in touched:
-            _recompute_cell(conn, result.label, task_id)
+            signature, c = planned.get(t.name, (None, None))
+            task, group = _group(conn, label, task_id)
+            if _signature(group) != signature:  # another submission changed this cell
+                c = _compute_cell(task, group)
+            _store_cell(conn, label, task_id, c)
     if conn is not db:
         conn.close()
     return result
@@ -344,29 +359,52 @@ def already_scored(db: str | Path, content_hash: str, tasks: dict[str, str],
 
 # -- cells -----------------------------------------------------------------------------------
 
-def _group(conn: sqlite3.Connection, label: str, task_id: int) -> tuple[sqlite3.Row, list[dict]]:
-    """The score entries of one cell, in the order ``genrank leaderboard`` reads them."""
-    task = conn.execute("SELECT * FROM tasks WHERE id=?", (task_id,)).fetchone()
-    rows = conn.execute("SELECT s.*, r.path AS run_path FROM scores s JOIN runs r "
-                        "ON r.id=s.run_id WHERE r.label=? AND s.task_id=?",
-                        (label, task_id)).fetchall()
+def _group(conn: sqlite3.Connection, label: str, task_id: int | None,
+           task: dict | None = None, extra: dict | None = None) -> tuple[dict, list[dict]]:
+    """The score entries of one cell (plus ``extra``), in the order ``genrank leaderboard``
+    reads them, with every referenced record file checked against its stored sha256."""
+    if task is None:
+        task = dict(conn.execute("SELECT * FROM tasks WHERE id=?", (task_id,)).fetchone())
+    rows = [dict(r) for r in conn.execute(
+        "SELECT s.records_path, s.records_sha256, s.metrics FROM scores s JOIN runs r "
+        "ON r.id=s.run_id JOIN tasks t ON t.id=s.task_id WHERE r.label=? AND t.name=? "
+        "AND t.spec_hash=?", (label, task["name"], task["spec_hash"]))]
+    if extra is not None and extra["records_path"] not in {r["records_path"] for r in rows}:
+        rows.append(extra)
     group = []
     for r in sorted(rows, key=lambda r: Path(r["records_path"]).parent.parent):
         path = Path(r["records_path"])
-        if not path.exists() or sha256_file(path) != r["records_sha256"]:
-            raise GenrankError("per-item records changed or vanished since they were ingested",
-                               file=str(path), task=task["name"])
+        if extra is None or r is not extra:
+            if not path.exists() or sha256_file(path) != r["records_sha256"]:
+                raise GenrankError("per-item records changed or vanished since they were "
+                                   "ingested", file=str(path), task=task["name"])
         group.append({"run": RunDir(path.parent.parent), "task": task["name"],
-                      "tmeta": {"spec_hash": task["spec_hash"]},
-                      "scores": json.loads(r["metrics"])})
+                      "tmeta": {"spec_hash": task["spec_hash"]}, "scores": json.loads(r["metrics"]),
+                      "sha256": r["records_sha256"], "path": str(path)})
     return task, group
 
 
-def _recompute_cell(conn: sqlite3.Connection, label: str, task_id: int) -> None:
+def _signature(group: list[dict]) -> list[tuple[str, str]]:
+    return [(e["path"], e["sha256"]) for e in group]
+
+
+def _compute_cell(task: dict, group: list[dict]) -> dict:
     from leaderboards.leaderboard import cell
 
-    task, group = _group(conn, label, task_id)
-    c = cell(group, task["primary_metric"], task["spec_hash"], **CI_SETTINGS)
+    return cell(group, task["primary_metric"], task["spec_hash"], **CI_SETTINGS)
+
+
+def _planned_cell(conn: sqlite3.Connection, label: str, t: VerifiedTask
+                  ) -> tuple[list[tuple[str, str]], dict]:
+    """The cell this task would give, from a read snapshot plus the new run (no lock held)."""
+    task = {"name": t.name, "spec_hash": t.spec_hash, "primary_metric": t.primary_metric}
+    extra = {"records_path": str(t.records_path), "records_sha256": t.records_sha256,
+             "metrics": json.dumps(t.metrics, sort_keys=True)}
+    _, group = _group(conn, label, None, task, extra)
+    return _signature(group), _compute_cell(task, group)
+
+
+def _store_cell(conn: sqlite3.Connection, label: str, task_id: int, c: dict) -> None:
     conn.execute("INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  (label, task_id, *(None if math.isnan(c[k]) else c[k]
                                     for k in ("score", "ci_low", "ci_high")),

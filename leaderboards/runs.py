@@ -47,8 +47,15 @@ def load_scores(paths: Iterable[str | Path]) -> pd.DataFrame:
                                        "metric", "value"])
 
 
-def load_items(paths: Iterable[str | Path], tasks: list[str] | None = None) -> pd.DataFrame:
-    """Long frame of item scores: model, variant, seed, run, task, item_id, score, difficulty."""
+def load_items(paths: Iterable[str | Path], tasks: list[str] | None = None,
+               columns: list[str] | None = None) -> pd.DataFrame:
+    """Long frame of item scores: model, variant, seed, run, task, item_id, score, difficulty.
+
+    ``columns`` adds record columns (e.g. ``prediction``, ``extracted``, ``target``), for analyses
+    that need the answers and not only their scores, such as label-error screening.
+    """
+    extra = [c for c in (columns or []) if c not in ("item_id", "score", "difficulty",
+                                                      "spec_hash")]
     frames = []
     for run in find_runs(paths):
         ident = _identity(run)
@@ -57,10 +64,10 @@ def load_items(paths: Iterable[str | Path], tasks: list[str] | None = None) -> p
             if tasks and task not in tasks:
                 continue
             df = pd.read_parquet(run.records_path(task),
-                                 columns=["item_id", "score", "difficulty", "spec_hash"])
+                                 columns=["item_id", "score", "difficulty", "spec_hash", *extra])
             frames.append(df.assign(task=task, **ident))
     cols = ["model", "variant", "seed", "run", "task", "item_id", "score", "difficulty",
-            "spec_hash"]
+            "spec_hash", *extra]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
 

@@ -104,7 +104,7 @@ def test_engine_args_and_identity(backend, tiny_model_dir):
 def test_all_prompts_in_one_call_with_per_request_params(backend):
     prompts = ["alpha prompt", "beta prompt!", "gamma"]
     greedy = GenerationConfig(max_new_tokens=5, stop=("\n\n",))
-    assert backend.generate(prompts, greedy) == [" <prompt>", " <ompt!>", " <gamma>"]
+    assert backend.generate(prompts, greedy) == [" <prompt>", " <rompt!>", " <gamma>"]
     (sent, params), = backend.llm.generate_calls
     assert sent == prompts and len(params) == 3
     assert params[0] == SamplingParams(max_tokens=5, temperature=0.0, stop=["\n\n"])

@@ -30,9 +30,10 @@ class HFBackend:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(ref.path)
             self.model = AutoModelForCausalLM.from_pretrained(ref.path, dtype=torch_dtype)
-        except (OSError, ValueError) as exc:
-            raise GenrankError(f"cannot load checkpoint: {str(exc).splitlines()[0]}",
-                               file=ref.path, field="--model") from None
+        except Exception as exc:  # safetensors, json, OS errors: all one line for the user
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise GenrankError(f"cannot load checkpoint: {first}", file=ref.path,
+                               field="--model") from None
         self.model.to(self.device).eval()
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:

@@ -18,8 +18,10 @@ def register(sub) -> None:
                    help="scenarios of the aggregate reference: a list file or comma-separated "
                         "names (default: scenarios_for_aggregate.txt beside a catalog, else all)")
     p.add_argument("--lower-is-better", metavar="FILE_OR_LIST",
-                   help="sources (file stems) whose scores are lower-is-better")
-    p.add_argument("--metric", help="metric of run directories to compare (default accuracy)")
+                   help="sources (file stems, matched exactly), or for runs task or metric "
+                        "names, whose scores are lower-is-better")
+    p.add_argument("--metric", help="metric of run directories to compare (default: each "
+                   "task's primary_metric, negated where the task is lower_is_better)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws (default 1000)")
     p.add_argument("--n-sim", type=int, default=2000, help="chance simulations (default 2000)")
     p.add_argument("--k", type=lambda s: [int(x) for x in s.split(",")], default=None,
@@ -41,14 +43,15 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    data = inputs.load(args.inputs, lower_is_better=_names(args.lower_is_better))
+    data = inputs.load(args.inputs, lower_is_better=_names(args.lower_is_better),
+                       metric=args.metric)
     agg = _names(args.aggregate) or data.aggregate
     lines: list[str] = []
     if data.wide is not None and data.wide.shape[1] >= 2:
         lines += report.wide_report(data.wide, out, aggregate_scenarios=agg, n_boot=args.n_boot,
                                     ks=args.k, seed=args.seed)
     if data.scores is not None:
-        lines += report.items_report(data.scores, data.items, out, metric=args.metric,
+        lines += report.items_report(data.scores, data.items, out,
                                      n_boot=args.n_boot, n_sim=args.n_sim,
                                      irt_model=args.irt, seed=args.seed)
     report.write_summary(out, "Benchmark validity report", lines)

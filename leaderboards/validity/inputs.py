@@ -14,8 +14,8 @@ from leaderboards.validity import tables
 @dataclass
 class Inputs:
     wide: pd.DataFrame | None           # models x benchmarks (larger is better)
-    scores: pd.DataFrame | None         # genrank long scores, when runs were given
-    items: pd.DataFrame                 # genrank long item scores, when runs were given
+    scores: pd.DataFrame | None         # one oriented value per run and task (primary_scores)
+    items: pd.DataFrame                 # genrank item scores (+ answers), when runs were given
     aggregate: list[str] | None         # aggregate scenarios found beside a catalog
 
 
@@ -37,7 +37,33 @@ def leaderboard_csv_to_wide(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(wide)
 
 
-def load(paths: list[str], lower_is_better: list[str] | None = None) -> Inputs:
+ITEM_COLUMNS = ["prediction", "extracted", "target"]  # for label-error screening
+
+
+def primary_scores(scores: pd.DataFrame, directions: dict[str, tuple[str, bool]],
+                   metric: str | None = None, lower_is_better: list[str] | None = None
+                   ) -> pd.DataFrame:
+    """One value per run and task, larger is better: the task's primary metric as recorded in
+    the run metadata (or ``metric`` for every task), negated where lower is better.
+
+    The recorded ``lower_is_better`` describes the primary metric only; a chosen ``metric`` is
+    negated when its name (or the task's) is in ``lower_is_better``. Tasks without the metric
+    are left out.
+    """
+    lower = set(lower_is_better or [])
+    primary = {t: d[0] for t, d in directions.items()}
+    recorded_lower = {t for t, d in directions.items() if d[1]}
+    want = scores["task"].map(lambda t: metric or primary.get(t, "accuracy"))
+    sel = scores[scores["metric"] == want].copy()
+    sel["value"] = pd.to_numeric(sel["value"], errors="coerce")
+    flip = (((sel["metric"] == sel["task"].map(primary)) & sel["task"].isin(recorded_lower))
+            | sel["metric"].isin(lower) | sel["task"].isin(lower))
+    sel.loc[flip, "value"] *= -1
+    return sel.reset_index(drop=True)
+
+
+def load(paths: list[str], lower_is_better: list[str] | None = None,
+         metric: str | None = None) -> Inputs:
     """Runs, leaderboard CSVs, wide CSVs and catalog folders, in any mix."""
     from leaderboards import runs
 
@@ -65,12 +91,12 @@ def load(paths: list[str], lower_is_better: list[str] | None = None) -> Inputs:
             raise GenrankError("not a run directory, CSV table or folder of tables", file=str(p))
     scores, items, wide = None, pd.DataFrame(), None
     if run_paths:
-        scores = runs.load_scores(run_paths)
-        items = runs.load_items(run_paths)
-        longs.append(tables.scores_to_wide(
-            scores[scores["metric"] == "accuracy"] if (scores["metric"] == "accuracy").any()
-            else scores).reset_index().melt(id_vars="model", var_name="scenario",
-                                            value_name="score").dropna().assign(source="runs"))
+        scores = primary_scores(runs.load_scores(run_paths), runs.task_directions(run_paths),
+                                metric, lower_is_better)
+        items = runs.load_items(run_paths, columns=ITEM_COLUMNS)
+        longs.append(tables.scores_to_wide(scores).reset_index().melt(
+            id_vars="model", var_name="scenario", value_name="score").dropna()
+            .assign(source="runs"))
     if longs:
         wide = tables.to_wide(pd.concat(longs, ignore_index=True))
     return Inputs(wide, scores, items, agg)

@@ -61,3 +61,75 @@ def screen_votes(preds: pd.DataFrame, *, filter_by: str = "prune_by_noise_rate",
                         "models_say": [classes[k] for k in top],
                         "agreement": probs.max(1), "flagged": flags})
     return out[out["flagged"]].drop(columns="flagged").sort_values("agreement", ascending=False)
+
+
+SCREEN_COLUMNS = ["task", "item_id", "gold", "consensus", "share", "n_voters", "n_models",
+                  "method"]
+
+
+def run_answers(items: pd.DataFrame) -> pd.DataFrame:
+    """Each run's answer per item, from genrank records (``load_items(..., columns=[...])``).
+
+    A correct answer (score 1) counts as the gold label itself, so that answers and gold compare
+    under the verifier's own normalisation; any other answer is the verifier's ``extracted`` text
+    (the prediction when nothing was extracted), and an empty one is no vote. Tasks without
+    targets (open-ended generation judged otherwise) are left out.
+    """
+    df = items[items["target"].notna() & (items["target"].astype(str).str.strip() != "")]
+    raw = df["extracted"] if "extracted" in df.columns else df["prediction"]
+    if "prediction" in df.columns:
+        raw = raw.where(raw.notna() & (raw.astype(str) != ""), df["prediction"])
+    answer = raw.astype("string").where(df["score"] < 1, df["target"].astype("string"))
+    return pd.DataFrame({"task": df["task"], "item_id": df["item_id"].astype(str),
+                         "model": df["model"], "voter": df["run"],
+                         "answer": answer.replace("", pd.NA),
+                         "target": df["target"].astype(str)})
+
+
+def consensus(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per item: gold, the most common answer and its share of all voters (empty answers count
+    in the denominator, not as an answer)."""
+    keys = ["task", "item_id"]
+    size = answers.groupby(keys).agg(gold=("target", "first"), n_voters=("voter", "nunique"),
+                                     n_models=("model", "nunique"))
+    votes = (answers.dropna(subset=["answer"]).groupby([*keys, "answer"]).size()
+             .rename("votes").reset_index().sort_values([*keys, "votes", "answer"],
+                                                        ascending=[True, True, False, True]))
+    top = votes.drop_duplicates(keys).set_index(keys)
+    out = size.join(top[["answer", "votes"]], how="left").reset_index()
+    out["share"] = out["votes"].fillna(0) / out["n_voters"]
+    return out.rename(columns={"answer": "consensus"}).drop(columns="votes")
+
+
+def screen_runs(items: pd.DataFrame, *, min_share: float = 0.5, min_voters: int = 3,
+                max_classes: int = 20, filter_by: str = "prune_by_noise_rate") -> pd.DataFrame:
+    """Items whose gold label the runs contradict, per task.
+
+    Categorical tasks (at most ``max_classes`` distinct answers) go through cleanlab on the
+    model-vote distributions; open-ended tasks have too many distinct answers for a confident
+    joint, so there an item is flagged when more than ``min_share`` of the runs give the same
+    answer and it is not the gold one. Returns ``task, item_id, gold, consensus, share,
+    n_voters, n_models, method``, most confident first.
+    """
+    answers = run_answers(items)
+    frames = []
+    for task, ans in answers.groupby("task", sort=True):
+        cons = consensus(ans)
+        cons = cons[cons["n_voters"] >= min_voters]
+        if cons.empty:
+            continue
+        n_classes = ans["answer"].dropna().nunique() + 1
+        if n_classes <= max_classes and len(cons) >= n_classes:
+            votes = ans.rename(columns={"answer": "prediction"})
+            votes = votes[votes["item_id"].isin(cons["item_id"])]
+            flagged = set(screen_votes(votes, filter_by=filter_by)["item_id"].astype(str))
+            hit = cons[cons["item_id"].isin(flagged)].assign(method="cleanlab")
+        else:
+            hit = cons[(cons["share"] > min_share) & cons["consensus"].notna()
+                       & (cons["consensus"] != cons["gold"])].assign(method="consensus")
+        frames.append(hit)
+    if not frames:
+        return pd.DataFrame(columns=SCREEN_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)[SCREEN_COLUMNS]
+    return out.sort_values(["share", "task", "item_id"], ascending=[False, True, True],
+                           ignore_index=True)

@@ -105,7 +105,7 @@ def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str]
     z.to_csv(out / "agreement_with_aggregate.csv", index=False)
     zscore_bars(z, out / "zscores.png")
     low = z.dropna(subset=["z_score"]).head(5)
-    lines += ["- Least agreement with the aggregate (mean win rate over "
+    lines += [] if low.empty else ["- Least agreement with the aggregate (mean win rate over "
               f"{sum(s in wide.columns for s in scen)} scenarios): "
               + "; ".join(f"{r.benchmark} (tau {r.kendall_tau:.2f}, n {r.n}, z {r.z_score:.2f})"
                           for r in low.itertuples())]
@@ -118,7 +118,7 @@ def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str]
         granularity_plot(summ, out / "granularity.png")
         lines += ["- Agreement by model-subset size: " + "; ".join(
             f"{r.strategy} k={r.k}: {r.mean:.2f}±{r.std:.2f}" for r in summ.itertuples())]
-    block = stability.complete_block(wide)
+    block = stability.complete_block(wide, min_models=min(8, len(wide)))
     w = stability.kendall_w(wide[block])
     pd.DataFrame([{**w, "benchmarks": "; ".join(block)}]).to_csv(out / "kendall_w.csv",
                                                                    index=False)
@@ -138,17 +138,37 @@ def write_summary(out: Path, title: str, lines: list[str]) -> None:
         f"<h1>{html.escape(title)}</h1>{body}{imgs}", encoding="utf-8")
 
 
-def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, metric: str | None,
-                 n_boot: int = 1000, n_sim: int = 2000, irt_model: str = "2pl",
-                 seed: int = 0) -> list[str]:
-    """Seed-pooled concordance, rank stability, significance, IRT/Glicko difficulty from runs."""
-    from leaderboards.validity import glicko2, irt, significance
+def respondents(items: pd.DataFrame) -> pd.DataFrame:
+    """Items with one respondent per run: ``model@seed`` where a model has several seeds, so
+    that IRT sees 0/1 answers instead of seed averages."""
+    seeds = items.groupby("model")["seed"].transform("nunique")
+    tag = np.where(seeds > 1, "@" + items["seed"].astype(str), "")
+    return items.assign(model=items["model"].astype(str) + tag)
+
+
+def split_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per task and model: the metric's mean over seeds with its range (the figures compared)."""
+    g = scores.groupby(["task", "model", "metric"])["value"]
+    return pd.DataFrame({"mean": g.mean(), "min": g.min(), "max": g.max(),
+                         "n_seeds": g.count()}).reset_index()
+
+
+def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot: int = 1000,
+                 n_sim: int = 2000, irt_model: str = "2pl", seed: int = 0) -> list[str]:
+    """Seed-pooled concordance, rank stability, significance, IRT/Glicko difficulty and
+    label-error screening from runs.
+
+    ``scores``: one oriented value per run and task (``inputs.primary_scores``), larger better.
+    """
+    from leaderboards.validity import glicko2, irt, label_errors, significance
 
     lines: list[str] = []
-    if metric is None:
-        metric = "accuracy" if (scores["metric"] == "accuracy").any() else None
-    sc = scores if metric is None else scores[scores["metric"] == metric]
-    sc = sc.assign(seed=sc["seed"].fillna(0))
+    sc = scores.assign(seed=scores["seed"].fillna(0))
+    split_scores(sc).to_csv(out / "split_scores.csv", index=False)
+    metrics = ", ".join(f"{t}: {m}" for t, m in sc.groupby("task")["metric"].first().items())
+    lines += [f"Runs: {sc['model'].nunique()} models x {sc['task'].nunique()} tasks, "
+              f"{sc['seed'].nunique()} seed(s); compared metric per task ({metrics}); "
+              "lower-is-better metrics negated.", ""]
     if sc["task"].nunique() > 1 and sc["model"].nunique() > 1:
         pooled = concordance.pooled_concordance(sc, n_sim=n_sim, seed=seed)
         pooled.to_csv(out / "pooled_concordance.csv", index=False)
@@ -162,9 +182,11 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, metric
     boot["taus"].to_csv(out / "task_tau_intervals.csv", index=False)
     overall = boot["ranks"][boot["ranks"]["task"] == boot["ranks"]["task"].iloc[-1]]
     rank_interval_plot(overall, out / "rank_intervals.png")
-    boards = []
+    boards, binary = [], []
     for task in sorted(items["task"].unique()):
         mat = stability.item_matrix(items, task)
+        if significance.is_binary(items.loc[items["task"] == task, "score"].to_numpy()):
+            binary.append(task)
         if len(mat) > 1:
             boards.append(significance.leaderboard(mat, n_boot=n_boot, seed=seed)
                           .assign(task=task))
@@ -174,7 +196,8 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, metric
         lines += [f"- {int(board['distinct_from_next'].fillna(False).sum())} of "
                   f"{int(board['distinct_from_next'].notna().sum())} adjacent ranks are "
                   "distinguishable (BH-adjusted, alpha 0.05)."]
-    mat = irt.response_matrix(items)
+    resp = respondents(items[items["task"].isin(binary)])
+    mat = irt.response_matrix(resp) if len(resp) else pd.DataFrame()
     if mat.shape[0] >= 2:
         fit = irt.fit(mat, irt_model)
         fit.items.to_csv(out / f"irt_{irt_model}_items.csv", index=False)
@@ -182,10 +205,21 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, metric
         curve = irt.accuracy_by_difficulty(mat, fit.items.set_index("item_id")["difficulty"])
         curve.to_csv(out / "accuracy_by_difficulty.csv", index=False)
         curve_plot(curve, out / "easy_to_hard.png")
-        glicko = glicko2.rate_items(items.assign(
-            item_id=items["task"].astype(str) + "/" + items["item_id"].astype(str)), periods=5)
+        glicko = glicko2.rate_items(resp.assign(
+            item_id=resp["task"].astype(str) + "/" + resp["item_id"].astype(str)), periods=5)
         glicko.to_csv(out / "glicko2_ratings.csv", index=False)
-        lines += [f"- IRT {irt_model.upper()} on {mat.shape[0]} models x {mat.shape[1]} items "
+        lines += [f"- IRT {irt_model.upper()} on {mat.shape[0]} runs x {mat.shape[1]} items of "
+                  f"the {len(binary)} tasks with 0/1 item scores "
                   f"({'converged' if fit.converged else 'not converged'} in {fit.iterations} EM "
                   "iterations); Glicko-2 ratings with items as players in glicko2_ratings.csv."]
+    elif not binary:
+        lines += ["- No task has 0/1 item scores: IRT and Glicko-2 skipped."]
+    if "target" in items.columns:
+        flagged = label_errors.screen_runs(items)
+        flagged.to_csv(out / "label_issues.csv", index=False)
+        per = flagged.groupby("task").size()
+        lines += [f"- Label-error screening: {len(flagged)} items whose gold answer the runs "
+                  "contradict with one shared answer (label_issues.csv)"
+                  + (": " + ", ".join(f"{t} {n}" for t, n in per.items()) if len(per) else "")
+                  + "."]
     return lines

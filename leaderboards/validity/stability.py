@@ -157,4 +157,4 @@ def reference_tau_intervals(wide: pd.DataFrame, reference: str, *, n_boot: int =
         rows.append({"benchmark": col, "n": len(sub), "tau_lo": float(np.nanquantile(taus, lo_q)),
                      "tau_hi": float(np.nanquantile(taus, hi_q)),
                      "tau_boot_mean": float(np.nanmean(taus))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["benchmark", "n", "tau_lo", "tau_hi", "tau_boot_mean"])

@@ -53,15 +53,19 @@ _FLAT = re.compile(rf"\[{_SEQ}\]|\{{{_SEQ}\}}")
 _PART = re.compile(rf"'([^'\\\n\r\x00]*)'|\"([^\"\\\n\r\x00]*)\"|(-?[0-9]+)")
 
 
+def _value(m: re.Match):
+    return int(m.group(3)) if m.lastindex == 3 else m.group(m.lastindex)
+
+
 @lru_cache(maxsize=1 << 16)
 def _literal(text: str) -> tuple:
     if _FLAT.fullmatch(text):
-        values = [s1 if n is None and s2 is None else s2 if n is None else int(n)
-                  for s1, s2, n in ((a if a or not (b or c) else None, b or None, c or None)
-                                    for a, b, c in _PART.findall(text))]
-        return tuple(values if text[0] == "[" else ({} if not values else set(values)))
+        values = [_value(m) for m in _PART.finditer(text)]
+        if text[0] == "[":
+            return tuple(values)
+        return tuple(set(values)) if values else ({},)  # '{}' is an empty dict
     value = ast.literal_eval(text)
-    return tuple(value) if isinstance(value, (list, set, tuple, dict)) else (value,)
+    return tuple(value) if isinstance(value, (list, set, tuple)) else (value,)
 
 
 def literal_units(text: str) -> list:
@@ -90,9 +94,16 @@ def word_tokenize(text: str) -> list[str]:
 
 _WORD = re.compile(r"(?i)\b(yes|no)\b")
 # An occurrence the Treebank tokenizer surely makes a token of: after the sentence start,
-# a space, an opening bracket or a double quote; before , ; : ! ? a closing bracket, a
-# double quote, a space, or a final period that ends the sentence.
-_SURE = re.compile(r"""(?i)(?:^|(?<=[\s(\[{"]))(yes|no)(?=[,;:!?)\]}"]|\s|\.?\s*$)""")
+# a space, an opening bracket or a double quote; before ; ! ? a bracket, a double quote,
+# a space, a final period that ends the sentence, or , : not followed by a digit
+# (Treebank keeps 'yes,5' whole).
+_SURE = re.compile(r"""(?i)(?:^|(?<=[\s(\[{"]))(yes|no)"""
+                   r"""(?=[;!?()\[\]{}<>"]|[,:](?!\d)|\s|\.?\s*$)""")
+
+
+# 'yes.' followed in its sentence by more than closing brackets/quotes: the Treebank
+# tokenizer splits off only a sentence's final period, so the token is 'yes.'.
+_NOT_FINAL_PERIOD = re.compile(r"""\.(?!\.)(?![\]\)}>"'\s»”’]*$)""")
 
 
 def _first_yes_no(sentences: list[str]) -> tuple[bool, str | None]:
@@ -105,15 +116,32 @@ def _first_yes_no(sentences: list[str]) -> tuple[bool, str | None]:
                 continue  # 'Yes/no', 'no-one': one token, neither yes nor no
             if _SURE.match(sent, m.start()):
                 return True, m.group(1).lower()
+            if _NOT_FINAL_PERIOD.match(sent, m.end()):
+                continue  # 'Yes.</s>': the token is 'Yes.'
             return False, None
     return True, None
+
+
+def _line_yes_no(line: str) -> tuple[bool, str | None]:
+    """The same decision from the whole line, without sentence splitting, where the
+    split cannot change it: no yes/no word at all, or a first one that is surely a
+    token (a sentence boundary only turns whitespace around it into a string edge)."""
+    m = _WORD.search(line)
+    if m is None:
+        return True, None
+    before, after = line[m.start() - 1:m.start()], line[m.end():m.end() + 1]
+    if before not in ("/", "-") and after not in ("/", "-") and _SURE.match(line, m.start()):
+        return True, m.group(1).lower()
+    return False, None
 
 
 def yes_no(response: str) -> str | None:
     """The first 'yes'/'no' token of a binary-rationalization response's first line,
     with nltk.word_tokenize's tokens (the Treebank tokenizer only for unclear cases)."""
     line = response.split("\n")[0]
-    decided, answer = _first_yes_no(_sentences().tokenize(line))
+    decided, answer = _line_yes_no(line)
+    if not decided:
+        decided, answer = _first_yes_no(_sentences().tokenize(line))
     if decided:
         return answer
     tokens = [t.lower() for t in word_tokenize(line)]

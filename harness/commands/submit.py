@@ -1,0 +1,315 @@
+"""``genrank submit``: check a checkpoint, run the suites, add the run to the leaderboard.
+
+Also ``genrank ingest`` for run directories that already exist (replayed outputs, or runs
+made with ``genrank run``). Both verify every run by recomputing its metrics from the
+per-item records before the database accepts it, then regenerate the CSVs and the site.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from harness.errors import GenrankError
+
+SAFETENSORS_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
+                     "I8": 1, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+LOAD_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+
+def _outputs(p) -> None:
+    p.add_argument("--db", help="leaderboard database (default: $GENRANK_DB or "
+                                "leaderboard/genrank.sqlite)")
+    p.add_argument("--csv-dir", help="where the leaderboard CSVs go (default: beside the db)")
+    p.add_argument("--site", help="where the static site goes (default: <db folder>/site)")
+    p.add_argument("--no-site", action="store_true", help="skip regenerating the site")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("submit", help="validate a checkpoint, run suites, add it to the "
+                                      "leaderboard database, regenerate CSVs and site")
+    p.add_argument("checkpoint", metavar="CHECKPOINT",
+                   help="checkpoint folder, alias (smollm2-135m), hub id, or URL#NAME (openai)")
+    p.add_argument("--name", help="model name on the leaderboard (default: the checkpoint's)")
+    p.add_argument("--suite", action="append", help="suite to run (repeatable; default: all)")
+    p.add_argument("--task", action="append", help="task name or glob (repeatable)")
+    p.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"])
+    p.add_argument("--limit", type=int, help="first N items of each task")
+    p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
+    p.add_argument("--no-chat-template", action="store_true",
+                   help="score without the chat template (required if the checkpoint has none)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    p.add_argument("--seed", type=int, help="sampling seed (recorded)")
+    p.add_argument("--skip-missing-data", action="store_true",
+                   help="skip tasks whose data files are not under GENRANK_DATA")
+    p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    _outputs(p)
+    p.set_defaults(func=run)
+
+    q = sub.add_parser("ingest", help="verify existing run directories and add them to the "
+                                      "leaderboard database")
+    q.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories or folders of runs")
+    _outputs(q)
+    q.add_argument("--no-regenerate", action="store_true",
+                   help="only ingest; leave CSVs and site as they are")
+    q.set_defaults(func=run_ingest)
+
+
+# -- checkpoint validation ----------------------------------------------------------------
+
+def _safetensors_params(path: Path) -> int:
+    """Parameter count from a safetensors header; a truncated or damaged file raises."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise GenrankError("weights file is truncated (no header)", file=str(path))
+        (n,) = struct.unpack("<Q", head)
+        if n > size - 8:
+            raise GenrankError("weights file is truncated (header runs past the end)",
+                               file=str(path))
+        try:
+            header = json.loads(fh.read(n))
+        except ValueError:
+            raise GenrankError("weights file header is not valid JSON", file=str(path)) from None
+    end, params = 0, 0
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        numel = 1
+        for d in t["shape"]:
+            numel *= d
+        params += numel
+        end = max(end, t["data_offsets"][1])
+        if t["data_offsets"][1] - t["data_offsets"][0] != numel * SAFETENSORS_BYTES.get(
+                t["dtype"], 0):
+            raise GenrankError(f"tensor {name} has the wrong byte size", file=str(path))
+    if 8 + n + end != size:
+        raise GenrankError(f"weights file is truncated or padded ({size} bytes, header says "
+                           f"{8 + n + end})", file=str(path))
+    return params
+
+
+def _weights(folder: Path) -> tuple[list[Path], int | None]:
+    """The weight files (all checked readable) and the parameter count when it is known."""
+    index = folder / "model.safetensors.index.json"
+    if index.exists():
+        try:
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+        except (ValueError, KeyError):
+            raise GenrankError("unreadable safetensors index", file=str(index)) from None
+        missing = [s for s in shards if not (folder / s).exists()]
+        if missing:
+            raise GenrankError(f"weight shard missing: {missing[0]}", file=str(index))
+        files = [folder / s for s in shards]
+    else:
+        files = sorted(p for p in folder.iterdir()
+                       if p.suffix in (".safetensors", ".bin", ".pt", ".pth", ".gguf"))
+    if not files:
+        raise GenrankError("checkpoint folder has no weight files", file=str(folder))
+    params: int | None = 0
+    for f in files:
+        if f.suffix == ".safetensors":
+            params = None if params is None else params + _safetensors_params(f)
+            continue
+        params = None
+        with open(f, "rb") as fh:
+            magic = fh.read(4)
+        if f.suffix == ".gguf":
+            if magic != b"GGUF":
+                raise GenrankError("not a GGUF file", file=str(f))
+        elif not zipfile.is_zipfile(f):
+            raise GenrankError("weights file is not a readable torch archive", file=str(f))
+        else:
+            with zipfile.ZipFile(f) as z:
+                bad = z.testzip()
+            if bad:
+                raise GenrankError(f"weights file is damaged ({bad})", file=str(f))
+    return files, params
+
+
+def available_memory(device: str) -> tuple[int, str]:
+    """Bytes free where the model will live (GPU memory, else MemAvailable)."""
+    if device.startswith("cuda"):
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free), device
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024, "RAM"
+    except OSError:
+        pass
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "RAM"
+
+
+def validate_checkpoint(target: str, *, backend: str = "hf", chat_template: bool = True,
+                        device: str | None = None, dtype: str = "auto") -> dict:
+    """Everything checkable before the model loads; the first problem raises one line."""
+    if backend == "openai":
+        if "#" not in target:
+            raise GenrankError("an openai backend checkpoint is URL#MODEL_NAME",
+                               field="CHECKPOINT")
+        return {"model": f"openai:{target}", "name": target.split("#", 1)[1],
+                "content_hash": None, "checks": ["remote endpoint: weights not inspectable"]}
+    from harness.backends.models import resolve_model
+
+    ref = resolve_model(target)
+    folder = Path(ref.path)
+    config_path = folder / "config.json"
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise GenrankError(f"config.json unreadable: {exc}", file=str(config_path)) from None
+    if not isinstance(config, dict) or "model_type" not in config:
+        raise GenrankError("config.json has no model_type", file=str(config_path))
+    from transformers import AutoConfig, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    try:
+        AutoConfig.from_pretrained(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        raise GenrankError(f"config not loadable: {str(exc).splitlines()[0]}",
+                           file=str(config_path)) from None
+    try:
+        tok = AutoTokenizer.from_pretrained(folder)
+    except Exception as exc:  # tokenizers raise many types for damaged files
+        raise GenrankError(f"tokenizer not loadable: {str(exc).splitlines()[0][:160]}",
+                           file=str(folder)) from None
+    has_template = bool(getattr(tok, "chat_template", None))
+    if chat_template and not has_template:
+        raise GenrankError("the checkpoint has no chat template; add one to "
+                           "tokenizer_config.json or pass --no-chat-template", file=str(folder))
+    files, params = _weights(folder)
+    weight_bytes = sum(f.stat().st_size for f in files)
+    import torch
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    load = dtype if dtype != "auto" else ("float32" if device == "cpu" else "bfloat16")
+    need = int((params * LOAD_BYTES[load] if params else weight_bytes * 2) * 1.2)
+    free, where = available_memory(device)
+    gib = 1024 ** 3
+    if need > free:
+        raise GenrankError(f"the model needs about {need / gib:.1f} GiB as {load} but only "
+                           f"{free / gib:.1f} GiB of {where} is free", file=str(folder),
+                           field="--device")
+    model = f"vllm:{folder}" if backend == "vllm" else target
+    return {"model": model, "name": ref.name, "content_hash": ref.content_hash,
+            "path": str(folder), "params": params, "weight_bytes": weight_bytes,
+            "needs_gib": round(need / gib, 2), "free_gib": round(free / gib, 1), "where": where,
+            "chat_template": has_template}
+
+
+# -- commands -----------------------------------------------------------------------------
+
+def _db_path(args) -> Path:
+    from leaderboards.db import default_db_path
+
+    return Path(args.db) if args.db else default_db_path()
+
+
+def regenerate(db_path: Path, csv_dir: str | None, site: str | None, no_site: bool) -> None:
+    """Rewrite the CSVs and the site from the database, one process at a time."""
+    import fcntl
+
+    from leaderboards import db
+
+    csv_out = Path(csv_dir) if csv_dir else db_path.parent
+    lock_path = db_path.with_name(db_path.name + ".regen.lock")
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        conn = db.connect(db_path, create=False)
+        try:
+            conn.execute("BEGIN")  # one consistent snapshot for CSVs and site
+            written = db.write_csvs(conn, csv_out)
+            print(f"csv: {', '.join(str(p) for p in written)}")
+            if not no_site:
+                from leaderboards.site import build_site
+
+                index = build_site(conn, site or db_path.parent / "site")
+                print(f"site: {index}")
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+def _report(res) -> None:
+    parts = [f"added {len(res.added)}"]
+    if res.unchanged:
+        parts.append(f"unchanged {len(res.unchanged)}")
+    if res.duplicates:
+        parts.append(f"already scored (not again) {len(res.duplicates)}: "
+                     f"{', '.join(res.duplicates)}")
+    print(f"ingested {res.run} as {res.label!r}: {'; '.join(parts)}")
+
+
+def run(args) -> int:
+    from harness.runner import RunOptions, plan, run_tasks
+    from harness.spec import load_specs, select
+    from leaderboards import db
+
+    t0 = time.perf_counter()
+    check = validate_checkpoint(args.checkpoint, backend=args.backend,
+                                chat_template=not args.no_chat_template, device=args.device,
+                                dtype=args.dtype)
+    name = args.name or check["name"]
+    shown = {k: check[k] for k in ("content_hash", "params", "needs_gib", "free_gib",
+                                   "chat_template") if k in check}
+    print(f"checkpoint ok: {name}  " + "  ".join(f"{k}={v}" for k, v in shown.items()))
+    specs = select(load_specs(), tasks=args.task, suites=args.suite)
+    db_path = _db_path(args)
+    if check["content_hash"]:
+        done = db.already_scored(db_path, check["content_hash"],
+                                 {s.name: s.spec_hash for s in specs}, seed=args.seed)
+        if done:
+            print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
+                  f"not scored again: {', '.join(sorted(done))}")
+        specs = [s for s in specs if s.name not in done]
+    if not specs:
+        print("nothing new to score")
+        return 0
+    opts = RunOptions(limit=args.limit, chat_template=False if args.no_chat_template else None,
+                      max_new_tokens=args.max_new_tokens, seed=args.seed,
+                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data)
+    plans = plan(specs, opts)  # every task input checked before the model loads
+
+    from transformers.utils import logging as hf_logging
+
+    from harness.backends import load_backend
+
+    hf_logging.disable_progress_bar()
+    backend = load_backend(check["model"], batch_size=args.batch_size, device=args.device,
+                           dtype=args.dtype)
+    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
+    print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
+          f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
+    _report(db.ingest(db_path, run_dir.path))
+    regenerate(db_path, args.csv_dir, args.site, args.no_site)
+    print(f"submitted in {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def run_ingest(args) -> int:
+    from leaderboards import db
+    from leaderboards.runs import find_runs
+
+    db_path = _db_path(args)
+    runs = find_runs(args.runs)
+    conn = db.connect(db_path)
+    try:
+        for r in runs:
+            _report(db.ingest(conn, r.path))
+    finally:
+        conn.close()
+    if not args.no_regenerate:
+        regenerate(db_path, args.csv_dir, args.site, args.no_site)
+    return 0

