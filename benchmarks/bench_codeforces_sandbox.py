@@ -45,8 +45,10 @@ def run_unsandboxed(python: str, source: str, stdin: str) -> float:
             return time.perf_counter() - t0
 
 
-def overhead(items, sb: Sandbox, n: int) -> dict:
-    """Sequential, interleaved runs of the first test of n solutions, both ways."""
+def overhead(items, sb: Sandbox, n: int, per_program_tests: int = 20) -> dict:
+    """Sandboxed vs unsandboxed wall time, sequential and interleaved, both ways the
+    verifier could run: one box per run (first test of n solutions), and one box per
+    program (a solution on its first ``per_program_tests`` tests, as the verifier does)."""
     pairs = [(it.fields["reference_solutions"][0], it.fields["tests"]["inputs"][0])
              for it in items][:n]
     plain, boxed = [], []
@@ -55,10 +57,25 @@ def overhead(items, sb: Sandbox, n: int) -> dict:
         t0 = time.perf_counter()
         sb.run_python(src, stdin)
         boxed.append(time.perf_counter() - t0)
-    return {"runs": len(pairs), "unsandboxed_median_s": statistics.median(plain),
-            "sandboxed_median_s": statistics.median(boxed),
-            "ratio_median": statistics.median(boxed) / statistics.median(plain),
-            "ratio_of_totals": sum(boxed) / sum(plain)}
+    single = {"runs": len(pairs), "unsandboxed_median_s": statistics.median(plain),
+              "sandboxed_median_s": statistics.median(boxed),
+              "ratio_median": statistics.median(boxed) / statistics.median(plain),
+              "ratio_of_totals": sum(boxed) / sum(plain)}
+    plain_t = boxed_t = 0.0
+    runs = 0
+    for it in items[:max(1, n // 6)]:
+        src = it.fields["reference_solutions"][0]
+        stdins = [x.replace("\r\n", "\n") for x in it.fields["tests"]["inputs"][:per_program_tests]]
+        runs += len(stdins)
+        plain_t += sum(run_unsandboxed(sb.python, src, x) for x in stdins)
+        t0 = time.perf_counter()
+        sb.run_python_tests(src, stdins)
+        boxed_t += time.perf_counter() - t0
+    per_program = {"programs": max(1, n // 6), "runs": runs,
+                   "unsandboxed_ms_per_run": round(1000 * plain_t / runs, 1),
+                   "sandboxed_ms_per_run": round(1000 * boxed_t / runs, 1),
+                   "ratio": round(boxed_t / plain_t, 2)}
+    return {"one_box_per_run": single, "one_box_per_program": per_program}
 
 
 def main() -> None:
@@ -68,20 +85,28 @@ def main() -> None:
                     help="run every test even after a solution failed one (slow: a too-slow "
                          "solution then burns the CPU limit on each of its tests)")
     ap.add_argument("--out")
+    ap.add_argument("--overhead-only", action="store_true",
+                    help="only measure the sandbox overhead (a minute or two)")
     args = ap.parse_args()
     items = load_items()
+    if args.overhead_only:
+        sb = Sandbox()
+        print(json.dumps({"overhead": overhead(items, sb, args.overhead_runs), "mode": sb.mode,
+                          "python": sb.python, "cpus": os.cpu_count(),
+                          "loadavg": os.getloadavg()}, indent=2))
+        return
     ver = CodeforcesVerifier(cpu_s=10, stop_at_first_failure=not args.all_tests)
-    preds, its = [], []
+    preds, its, keys = [], [], []
     for it in items:
-        for sol in it.fields["reference_solutions"]:
+        for k, sol in enumerate(it.fields["reference_solutions"]):
             preds.append(f"```python\n{sol}\n```")
             its.append(it)
+            keys.append(f"{it.id}#{k}")
     n_tests = sum(len(it.fields["tests"]["inputs"]) for it in its)
     t0 = time.perf_counter()
     scores = ver.score_many(preds, its)
     elapsed = time.perf_counter() - t0
-    executed = sum(min(s.detail["n_tests"], s.detail.get("failed_test", s.detail["n_tests"]) + 1)
-                   for s in scores)
+    executed = sum(s.detail["runs"] for s in scores)
     by_reason: dict[str, int] = {}
     for s, it in zip(scores, its):
         if s.value == 1.0:
@@ -98,10 +123,12 @@ def main() -> None:
         "tests_per_second": round(executed / elapsed, 2),
         "workers": ver.sandbox.workers, "accepted": sum(s.value == 1.0 for s in scores),
         "outcomes": by_reason,
-        "failing": sorted(f"{it.id}#{k}:{s.detail['verdict']}" for k, (s, it) in enumerate(
-            zip(scores, its)) if s.value != 1.0),
+        "failing": {key: {"verdict": s.detail["verdict"], "needs_checker": s.detail["needs_checker"],
+                           "failed_test": s.detail.get("failed_test"),
+                           "cpu_s_max": round(s.detail["cpu_s_max"], 2)}
+                    for key, s in zip(keys, scores) if s.value != 1.0},
         "overhead": overhead(items, ver.sandbox, args.overhead_runs),
-        "isolation": isolation_report(), "python": ver.sandbox.python, "cpus": os.cpu_count(),
+        "isolation": isolation_report(), "loadavg": os.getloadavg(), "python": ver.sandbox.python, "cpus": os.cpu_count(),
     }
     text = json.dumps(summary, indent=2)
     print(text)

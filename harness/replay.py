@@ -19,7 +19,7 @@ from harness import registry
 from harness.errors import GenrankError
 from harness.items import load_items
 from harness.runs import finish_task, open_run, run_name
-from harness.runstore import RunDir, make_record
+from harness.runstore import RunDir, make_records
 from harness.spec import TaskSpec
 from harness.types import Item, stable_hash
 
@@ -48,6 +48,8 @@ def read_predictions(spec: TaskSpec, path: Path) -> pd.DataFrame:
     if not path.exists():
         raise GenrankError("predictions file not found", file=str(path), task=spec.name)
     frame = reader(path, spec)
+    if frame.empty:
+        raise GenrankError("the predictions hold no rows", file=str(path), task=spec.name)
     if "prediction" not in frame.columns or not ({"item_id", "source"} & set(frame.columns)):
         raise GenrankError("predictions need a 'prediction' and an 'item_id' or 'source' column",
                            file=str(path), task=spec.name, field="columns")
@@ -80,7 +82,7 @@ def match_items(spec: TaskSpec, rows: pd.DataFrame, items: list[Item], path: Pat
         raise GenrankError("some items are predicted more than once", file=str(path),
                            task=spec.name, field="item_id")
     # a published method may score a declared subset (e.g. ReaLMistake's self-consistency)
-    if len(seen) != len(items) and not spec.predictions.get("partial"):
+    if len(seen) != len(items) and not partial_allowed(spec, rows):
         raise GenrankError(f"predictions cover {len(seen)} of the task's {len(items)} items",
                            file=str(path), task=spec.name, field="item_id")
     if "target" in rows.columns:
@@ -89,6 +91,18 @@ def match_items(spec: TaskSpec, rows: pd.DataFrame, items: list[Item], path: Pat
                 raise GenrankError(f"row {n + 1}: target differs from the task's data",
                                    file=str(path), task=spec.name, field="target")
     return matched
+
+
+def partial_allowed(spec: TaskSpec, rows: pd.DataFrame) -> bool:
+    """``predictions.partial``: true (any run may cover a subset of the items), or a
+    list of variants (or their part before '/', e.g. a method) whose runs may."""
+    partial = spec.predictions.get("partial")
+    if not isinstance(partial, (list, tuple)):
+        return bool(partial)
+    if "variant" not in rows.columns or rows.empty:
+        return False
+    variant = str(rows["variant"].iloc[0])
+    return variant in partial or variant.split("/")[0] in partial
 
 
 def _groups(frame: pd.DataFrame, model_name: str | None, seed: int | None):
@@ -124,8 +138,8 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
         prompts = (rows["source"].astype(str).tolist() if "source" in rows.columns
                    else [str(it.fields.get("input", "")) for it in matched])
         scores = verifier.score_many(["" if p is None else p for p in preds], matched, evidence)
-        records = [make_record(spec.name, spec.spec_hash, it, pr, "" if p is None else p, s)
-                   for it, pr, p, s in zip(matched, prompts, preds, scores)]
+        records = make_records(spec.name, spec.spec_hash, matched, prompts,
+                               ["" if p is None else p for p in preds], scores)
         seed_v = None if pd.isna(g.get("seed", None)) else int(g["seed"])
         variant = None if pd.isna(g.get("variant", None)) else str(g["variant"])
         name = str(g["model"])

@@ -59,8 +59,8 @@ def compute_metrics(spec: TaskSpec, records: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def finish_task(run: RunDir, spec: TaskSpec, records: list[dict], task_meta: dict[str, Any]
-                ) -> dict[str, float]:
+def finish_task(run: RunDir, spec: TaskSpec, records: list[dict] | pd.DataFrame,
+                task_meta: dict[str, Any]) -> dict[str, float]:
     """Write a task's records, its metrics and its spec hash into the run directory."""
     df = run.write_records(spec.name, records)
     metrics = compute_metrics(spec, df)

@@ -16,7 +16,7 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
@@ -37,6 +37,26 @@ def make_record(task: str, spec_hash: str, item, prompt: str, prediction: str, s
         "prompt_hash": short_hash(prompt), "prediction_hash": stable_hash(prediction)[:16],
         "target_hash": short_hash(item.target), "spec_hash": spec_hash,
     }
+
+
+def make_records(task: str, spec_hash: str, items: Sequence, prompts: Sequence[str],
+                 predictions: Sequence[str], scores: Sequence) -> pd.DataFrame:
+    """make_record over many items, built column-wise (replay scores 100k+ at once);
+    the same frame as records_frame([make_record(...), ...])."""
+    n = len(items)
+    if not n:
+        return records_frame([])
+    return pd.DataFrame({
+        "task": [task] * n, "item_id": [it.id for it in items], "prompt": list(prompts),
+        "prediction": list(predictions), "target": [it.target for it in items],
+        "score": [float(s.value) for s in scores], "extracted": [s.extracted for s in scores],
+        "difficulty": pd.to_numeric(pd.Series([it.difficulty for it in items], dtype=object),
+                                    errors="coerce").astype(float).to_numpy(),
+        "meta": [it.meta for it in items], "detail": [s.detail for s in scores],
+        "prompt_hash": [short_hash(p) for p in prompts],
+        "prediction_hash": [stable_hash(p)[:16] for p in predictions],
+        "target_hash": [short_hash(it.target) for it in items], "spec_hash": [spec_hash] * n,
+    }, columns=RECORD_COLUMNS)
 
 
 @lru_cache(maxsize=1 << 15)
@@ -126,13 +146,10 @@ class RunDir:
     def records_path(self, task: str) -> Path:
         return self.path / "records" / f"{task}.parquet"
 
-    def write_records(self, task: str, records: list[dict]) -> pd.DataFrame:
-        df = records_frame(records)
-        metas: dict[int, str] = {}  # records of one task often share their meta dicts
-        flat = df.assign(
-            meta=[metas[id(m)] if id(m) in metas else metas.setdefault(id(m), _dumps(m))
-                  for m in df["meta"]],
-            detail=[_dumps(d) for d in df["detail"]])
+    def write_records(self, task: str, records: list[dict] | pd.DataFrame) -> pd.DataFrame:
+        """Records (dicts, or a frame from make_records) to parquet; the frame back."""
+        df = records if isinstance(records, pd.DataFrame) else records_frame(records)
+        flat = df.assign(meta=_dumps_column(df["meta"]), detail=_dumps_column(df["detail"]))
         path = self.records_path(task)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".parquet.tmp")
@@ -181,6 +198,25 @@ _ENCODER = json.JSONEncoder(default=str, sort_keys=True, ensure_ascii=False)
 def _dumps(value: Any) -> str:
     """json.dumps(value or {}, default=str, sort_keys=True, ensure_ascii=False)."""
     return _ENCODER.encode(value if value is not None else {})
+
+
+def _dumps_column(values: Iterable[Any]) -> list[str]:
+    """_dumps of each value; equal flat dicts (one task's meta) are encoded once."""
+    memo: dict = {}
+    out = []
+    for v in values:
+        try:
+            k = tuple(sorted(v.items())) if isinstance(v, dict) else None
+            hash(k)
+        except TypeError:
+            k = None
+        if k is None:
+            out.append(_dumps(v))
+        elif k in memo:
+            out.append(memo[k])
+        else:
+            out.append(memo.setdefault(k, _dumps(v)))
+    return out
 
 
 def _loads(value: Any) -> Any:

@@ -15,11 +15,20 @@ Every run is a separate process tree started through a small bootstrap
 * ``socket`` mode (neither): plain rlimited child; the network is blocked only at
   the Python socket level (bypassable by native code), files are not masked.
 
-Limits in every mode: CPU time (RLIMIT_CPU), wall time (killed by the caller),
+One box serves many runs of the same program (``run_python_tests``): the namespaces
+and mounts are set up once, then its init forks the program once per test case with
+fresh limits, a fresh ``/tmp`` tmpfs, and everything the previous case left running
+killed first; test inputs and outputs travel as file descriptors, never through the
+box's memory. That keeps the isolation of one box per run at a fraction of its cost
+(Python start-up, ctypes, namespace set-up are paid once per program, not per test).
+
+Limits in every mode: CPU time (RLIMIT_CPU), wall time (killed by the caller; the
+deadline is extended while the program keeps using CPU on a loaded machine, so CPU
+time, not machine load, decides time limits),
 address space (RLIMIT_AS), file size (RLIMIT_FSIZE, also caps stdout/stderr, which
 go to anonymous files, never to the caller's memory), no core dumps, and a scrubbed
-environment. When the program's first process exits, the namespace's init exits and
-the kernel kills everything the program left behind.
+environment. When the program's first process exits, init kills everything else in
+the box (PID namespace) or the program's process group (socket mode).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +47,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 MODES = ("root", "userns", "socket")
 # Verdicts a run can end with; everything but "ok" means the output is not judged.
@@ -78,11 +88,17 @@ class RunResult:
 
 
 # The bootstrap runs as the child of the caller with a scrubbed environment. It reads
-# its config from fd argv[1] and writes its status to fd argv[2], both with marshal
-# (built in: importing json would cost the run tens of milliseconds).
-_BOOT = r'''
+# its config from fd argv[1] (marshal: built in, importing json would cost tens of ms),
+# sets the box up once (namespaces, mounts), and then, as the box's init, runs one test
+# case per request on the control socket fd argv[2]: each request carries the case's
+# stdin/stdout/stderr as file descriptors (SCM_RIGHTS), so test data never passes
+# through the box's memory (a forked program could read it there); init forks the
+# program with fresh limits, waits, kills whatever it left behind, resets /tmp and
+# replies with the status. EOF on the socket ends the box.
+_BOOT = r"""
 import marshal, os, resource, signal, sys
-cfg_fd, st_fd = int(sys.argv[1]), int(sys.argv[2])
+import _socket
+cfg_fd, ctl_fd = int(sys.argv[1]), int(sys.argv[2])
 with os.fdopen(cfg_fd, "rb") as f:
     cfg = marshal.loads(f.read())
 mode = cfg["mode"]
@@ -101,12 +117,14 @@ def mount(src, dst, fstype, flags, data):
                      ctypes.c_ulong(flags), data.encode() if data else None), "mount " + dst)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 16384, 1 << 18
 NEWNS, NEWUSER, NEWPID, NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-status = {"exit": None, "signal": None, "cpu": 0.0, "rss_kb": 0, "error": None}
 work = cfg.get("workdir") or "/tmp/work"
-def emit():
-    os.write(st_fd, marshal.dumps(status))
-def run_child(cfg, work):
+ctl = _socket.socket(fileno=ctl_fd)
+def run_child(cfg, work, fds):
     try:
+        os.close(ctl_fd)
+        for i, fd in enumerate(fds):
+            os.dup2(fd, i)
+        os.closerange(3, 1 << 16)
         lim = cfg["limits"]
         cpu = max(1, int(-(-lim["cpu_s"] // 1)))
         for res, val in ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
@@ -115,6 +133,8 @@ def run_child(cfg, work):
                          (resource.RLIMIT_CORE, (0, 0)),
                          (resource.RLIMIT_NOFILE, (256, 256))):
             resource.setrlimit(res, val)
+        if mode == "socket":
+            os.setpgid(0, 0)  # init kills this group when the program ends
         if cfg["uid"] is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (lim["nproc"],) * 2)
             os.setgroups([])
@@ -124,7 +144,7 @@ def run_child(cfg, work):
         os.umask(0o077)
         os.environ.clear()
         os.environ.update(cfg["env"])
-        if cfg["mode"] == "socket":  # any use of _socket (import socket too) fails
+        if mode == "socket":  # any use of _socket (import socket too) fails
             stub = type(sys)("_socket")
             def _blocked(name):
                 raise PermissionError(1, "network disabled by sandbox")
@@ -166,6 +186,99 @@ def run_child(cfg, work):
         except BaseException:
             rc = rc or 120
     os._exit(rc)
+def site_builtins():  # -S skips site, which gives programs exit() and quit(): add them
+    import builtins
+    class Quitter:
+        def __init__(self, name):
+            self.name = name
+        def __repr__(self):
+            return "Use %s() or Ctrl-D (i.e. EOF) to exit" % self.name
+        def __call__(self, code=None):
+            try:
+                sys.stdin.close()
+            except BaseException:
+                pass
+            raise SystemExit(code)
+    for name in ("exit", "quit"):
+        if not hasattr(builtins, name):
+            setattr(builtins, name, Quitter(name))
+site_builtins()
+def fresh_workdir(first):
+    if mode == "socket":
+        if not first:
+            for root, dirs, files in os.walk(work, topdown=False):
+                for n in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+                    os.unlink(os.path.join(root, n))
+                for d in dirs:
+                    if not os.path.islink(os.path.join(root, d)):
+                        os.rmdir(os.path.join(root, d))
+    else:  # a new tmpfs per test case: nothing carries over, the size cap starts afresh
+        if not first:
+            check(libc.umount2(b"/tmp", 2), "umount /tmp")  # MNT_DETACH
+        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=755" % cfg["tmpfs_mb"])
+        os.mkdir(work, 0o700)
+        if cfg["uid"] is not None:
+            os.chown(work, cfg["uid"], cfg["uid"])
+    for name, text in cfg["files"].items():
+        with open(os.path.join(work, name), "w") as f:
+            f.write(text)
+        if cfg["uid"] is not None:
+            os.chown(os.path.join(work, name), cfg["uid"], cfg["uid"])
+def recv_fds():
+    msg, anc, _, _ = ctl.recvmsg(16, _socket.CMSG_SPACE(3 * 4))
+    fds = []
+    for level, kind, data in anc:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True)
+                    for i in range(0, len(data) - len(data) % 4, 4)]
+    return msg, fds
+def kill_leftovers(child):
+    try:
+        if mode == "socket":
+            os.killpg(child, signal.SIGKILL)
+        elif os.getpid() == 1:  # as the PID namespace's init: every other process in the box
+            os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+def serve():
+    first = True
+    while True:
+        msg, fds = recv_fds()
+        if not msg:
+            return
+        status = {"exit": None, "signal": None, "cpu": 0.0, "rss_kb": 0, "error": None}
+        try:
+            if len(fds) != 3:
+                raise OSError("expected 3 descriptors, got %d" % len(fds))
+            fresh_workdir(first)
+            first = False
+            child = os.fork()
+            if child == 0:
+                try:
+                    run_child(cfg, work, fds)
+                finally:
+                    os._exit(126)
+            while True:  # as init, reap everything; stop when the program's first process ends
+                pid, st, ru = os.wait4(-1, 0)
+                if pid == child:
+                    break
+            kill_leftovers(child)
+            status["cpu"] = ru.ru_utime + ru.ru_stime
+            status["rss_kb"] = ru.ru_maxrss
+            if os.WIFSIGNALED(st):
+                status["signal"] = os.WTERMSIG(st)
+            else:
+                status["exit"] = os.WEXITSTATUS(st)
+        except BaseException as exc:
+            status["error"] = "%s: %s" % (type(exc).__name__, exc)
+        for fd in fds:
+            os.close(fd)
+        ctl.send(marshal.dumps(status))
 try:
     if mode in ("root", "userns"):
         uid, gid = os.getuid(), os.getgid()
@@ -177,6 +290,7 @@ try:
             with open("/proc/self/gid_map", "w") as f: f.write("0 %d 1" % gid)
         init = os.fork()
         if init:  # outside the PID namespace: relay init's fate to the caller
+            ctl.close()
             _, st = os.waitpid(init, 0)
             os._exit(0 if os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0 else 3)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: caller kills boot -> init dies
@@ -185,39 +299,15 @@ try:
         mount("none", "/", None, MS_REC | MS_PRIVATE, None)
         for d in cfg["mask"]:
             mount("tmpfs", d, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755")
-        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-              "size=%dm,mode=755" % cfg["tmpfs_mb"])
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-        os.mkdir(work, 0o700)
-        if cfg["uid"] is not None:
-            os.chown(work, cfg["uid"], cfg["uid"])
-    for name, text in cfg["files"].items():
-        with open(os.path.join(work, name), "w") as f:
-            f.write(text)
-        if cfg["uid"] is not None:
-            os.chown(os.path.join(work, name), cfg["uid"], cfg["uid"])
-    child = os.fork()
-    if child == 0:
-        try:
-            os.close(st_fd)
-            run_child(cfg, work)
-        finally:
-            os._exit(126)
-    while True:  # as init, reap everything; stop when the program's first process ends
-        pid, st, ru = os.wait4(-1, 0)
-        if pid == child:
-            break
-    status["cpu"] = ru.ru_utime + ru.ru_stime
-    status["rss_kb"] = ru.ru_maxrss
-    if os.WIFSIGNALED(st):
-        status["signal"] = os.WTERMSIG(st)
-    else:
-        status["exit"] = os.WEXITSTATUS(st)
+    serve()
 except BaseException as exc:
-    status["error"] = "%s: %s" % (type(exc).__name__, exc)
-emit()
+    try:
+        ctl.send(marshal.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}))
+    except OSError:
+        pass
 os._exit(0)
-'''
+"""
 
 _MASK_CANDIDATES = ("/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue",
                     "/var/crash", "/var/mail")
@@ -259,17 +349,30 @@ class Sandbox:
         self.python = python or default_python(self.mode)
         self.workers = workers or os.cpu_count() or 1
 
-    # -- one run ---------------------------------------------------------------
+    # -- runs ------------------------------------------------------------------
     def run_python(self, source: str, stdin: str = "", limits: Limits | None = None) -> RunResult:
         """Run Python source (executed in the sandboxed interpreter, as ``main.py``)."""
-        return self._run(files={"main.py": source}, argv=None, inline="main.py",
-                         stdin=stdin, limits=limits or self.limits)
+        return self.run_python_tests(source, [stdin], limits)[0]
+
+    def run_python_tests(self, source: str, stdins: Sequence[str], limits: Limits | None = None,
+                         keep_going: Callable[[int, RunResult], bool] | None = None,
+                         ) -> list[RunResult | None]:
+        """Run one program on several inputs, one after the other, in one box.
+
+        The box is set up once; each input gets a fresh fork of its init with fresh
+        limits, a fresh /tmp and none of the other runs' processes (the same isolation as
+        one box per run, at a fraction of the cost). ``keep_going(index, result)``
+        returning False skips the remaining inputs (their results are None).
+        """
+        return self._batch(files={"main.py": source}, argv=None, inline="main.py",
+                           stdins=list(stdins), limits=limits or self.limits,
+                           keep_going=keep_going)
 
     def run(self, argv: Sequence[str], stdin: str = "", files: dict[str, str] | None = None,
             limits: Limits | None = None) -> RunResult:
         """Execute ``argv`` (absolute program path first) inside the sandbox."""
-        return self._run(files=files or {}, argv=list(argv), inline=None, stdin=stdin,
-                         limits=limits or self.limits)
+        return self._batch(files=files or {}, argv=list(argv), inline=None, stdins=[stdin],
+                           limits=limits or self.limits, keep_going=None)[0]
 
     def run_python_many(self, jobs: Sequence[tuple[str, str]],
                         limits: Limits | None = None) -> list[RunResult]:
@@ -277,73 +380,143 @@ class Sandbox:
         with ThreadPoolExecutor(self.workers) as pool:
             return list(pool.map(lambda j: self.run_python(j[0], j[1], limits), jobs))
 
-    def _run(self, *, files, argv, inline, stdin, limits: Limits) -> RunResult:
-        uid = _next_uid() if self.mode == "root" else None
-        workdir = tempfile.mkdtemp(prefix="genrank-sbx-") if self.mode == "socket" else None
+    def _batch(self, *, files, argv, inline, stdins: list[str], limits: Limits,
+               keep_going) -> list[RunResult | None]:
+        results: list[RunResult | None] = [None] * len(stdins)
+        t = 0
+        while t < len(stdins):  # a box that dies (wall limit, crash) is replaced for the rest
+            box = _Box(self, files, argv, inline, limits)
+            try:
+                while t < len(stdins):
+                    res = box.run(stdins[t])
+                    results[t] = res
+                    t += 1
+                    if keep_going is not None and not keep_going(t - 1, res):
+                        return results
+                    if box.dead:
+                        break
+            finally:
+                box.close()
+        return results
+
+
+class _Box:
+    """One started bootstrap: namespaces and mounts set up, serving test cases."""
+
+    def __init__(self, sb: Sandbox, files, argv, inline, limits: Limits) -> None:
+        self.mode, self.limits, self.dead = sb.mode, limits, False
+        uid = _next_uid() if sb.mode == "root" else None
+        self.workdir = tempfile.mkdtemp(prefix="genrank-sbx-") if sb.mode == "socket" else None
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "HOME": workdir or "/tmp/work", "TMPDIR": workdir or "/tmp/work",
+               "HOME": self.workdir or "/tmp/work", "TMPDIR": self.workdir or "/tmp/work",
                "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-        cfg = {"mode": self.mode, "uid": uid, "parent": os.getpid(), "workdir": workdir, "files": files,
-               "argv": argv, "inline": inline, "env": env, "mask": _mask_dirs(),
+        cfg = {"mode": sb.mode, "uid": uid, "parent": os.getpid(), "workdir": self.workdir,
+               "files": files, "argv": argv, "inline": inline, "env": env, "mask": _mask_dirs(),
                "tmpfs_mb": limits.tmpfs_mb, "limits": asdict(limits)}
         cfg_r, cfg_w = os.pipe()
-        st_r, st_w = os.pipe()
-        fin = tempfile.TemporaryFile()
-        fin.write(stdin.encode("utf-8", "replace"))
-        fin.seek(0)
-        fout, ferr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
-        t0 = time.perf_counter()
+        self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.proc: subprocess.Popen | None = None
+        self.error = ""
         try:
-            proc = subprocess.Popen([self.python, "-I", "-S", "-c", _BOOT, str(cfg_r), str(st_w)],
-                                    stdin=fin, stdout=fout, stderr=ferr, pass_fds=(cfg_r, st_w),
-                                    env=env, cwd="/", start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sb.python, "-I", "-S", "-c", _BOOT, str(cfg_r), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(cfg_r, theirs.fileno()), env=env, cwd="/", start_new_session=True)
         except OSError as exc:
-            for fd in (cfg_r, cfg_w, st_r, st_w):
-                os.close(fd)
-            return RunResult("sandbox_error", None, None, "", str(exc), 0.0, 0.0, mode=self.mode)
-        os.close(cfg_r)
-        os.close(st_w)
+            self.error, self.dead = str(exc), True
+        finally:
+            os.close(cfg_r)
+            theirs.close()
         with os.fdopen(cfg_w, "wb") as f:
             try:
                 f.write(marshal.dumps(cfg))
             except BrokenPipeError:
                 pass
-        # Wait on the status pipe (EOF when the run is over), not with Popen.wait(timeout),
-        # which polls with sleeps of up to 50 ms.
-        raw_bytes, timed_out = _read_until_eof(st_r, t0 + limits.wall_s)
-        if timed_out:
-            _killpg(proc.pid)
-        proc.wait()
-        wall = time.perf_counter() - t0
-        if self.mode == "socket":  # namespaced modes: the kernel killed the PID namespace
-            _killpg(proc.pid)
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-        cap = limits.fsize_mb << 20
-        out, err = _read(fout, cap), _read(ferr, cap)
-        for fh in (fin, fout, ferr):
-            fh.close()
+
+    def run(self, stdin: str) -> RunResult:
+        """One test case: hand the box its stdin/stdout/stderr, wait for the status."""
+        if self.dead:
+            return RunResult("sandbox_error", None, None, "", self.error or "box is gone", 0.0,
+                             0.0, mode=self.mode)
+        lim = self.limits
+        with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, \
+                tempfile.TemporaryFile() as ferr:
+            fin.write(stdin.encode("utf-8", "replace"))
+            fin.seek(0)
+            t0 = time.perf_counter()
+            try:
+                socket.send_fds(self.ctl, [b"r"], [fin.fileno(), fout.fileno(), ferr.fileno()])
+                raw, timed_out = self._reply(t0 + lim.wall_s, lim.wall_s)
+            except OSError as exc:
+                raw, timed_out = b"", False
+                self.error = str(exc)
+            wall = time.perf_counter() - t0
+            if timed_out or not raw:
+                self.dead = True
+                self.close()  # the wall limit (or a crash): the whole box goes
+            cap = lim.fsize_mb << 20
+            out, err = _read(fout, cap), _read(ferr, cap)
         try:
-            status = marshal.loads(raw_bytes) if raw_bytes else {}
+            status = marshal.loads(raw) if raw else {"error": self.error or "sandbox ended"}
         except (EOFError, ValueError, TypeError):
             status = {"error": "unreadable status from sandbox"}
-        return _verdict(status, out, err, wall, timed_out, limits, self.mode)
+        return _verdict(status, out, err, wall, timed_out, lim, self.mode)
 
-
-def _read_until_eof(fd: int, deadline: float) -> tuple[bytes, bool]:
-    """Everything written to ``fd`` until EOF, or (partial, True) at the deadline."""
-    chunks = []
-    try:
+    def _reply(self, deadline: float, wall_s: float) -> tuple[bytes, bool]:
+        """The status message, or (b"", True) at the wall deadline. A deadline is
+        extended while the box keeps burning CPU (it is starved by a loaded machine,
+        not sleeping: RLIMIT_CPU will decide), up to 4x the wall limit, unless the box has
+        used more CPU in all than one process may (several processes: a fork bomb)."""
+        hard, cpu_seen = deadline + 3 * wall_s, _tree_cpu(self.proc.pid)
         while True:
             left = deadline - time.perf_counter()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return b"".join(chunks), True
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b"".join(chunks), False
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
+            if left > 0 and select.select([self.ctl], [], [], left)[0]:
+                return self.ctl.recv(1 << 16), False
+            if left > 0:
+                continue
+            cpu = _tree_cpu(self.proc.pid)
+            step = min(wall_s / 2, hard - time.perf_counter())
+            if (step <= 0 or cpu is None or cpu_seen is None or cpu - cpu_seen < 0.1 * wall_s
+                    or cpu > self.limits.cpu_s + 1):
+                return b"", True
+            cpu_seen, deadline = cpu, time.perf_counter() + step
+
+    def close(self) -> None:
+        """End the box: EOF on the control socket lets init exit (the kernel then
+        kills anything left in its PID namespace); a box that does not, is killed."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        self.ctl.close()
+        if self.dead:
+            _killpg(proc.pid)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _killpg(proc.pid)
+            proc.wait()
+        if self.mode == "socket":  # namespaced modes: the kernel killed the PID namespace
+            _killpg(proc.pid)
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by ``pid`` and all its descendants (None if unreadable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0, [pid]
+    try:
+        while todo:
+            p = todo.pop()
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+    except (OSError, ValueError, IndexError):
+        return None if total == 0 else total / tick
+    return total / tick
 
 
 def _killpg(pid: int) -> None:

@@ -43,7 +43,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS models (
   id INTEGER PRIMARY KEY,
-  content_hash TEXT NOT NULL UNIQUE,      -- weights (+config, tokenizer) hash, or (replay) of the name
+  content_hash TEXT NOT NULL UNIQUE,      -- weights+config+tokenizer hash (replay: of the name)
   name TEXT NOT NULL,
   source TEXT,                            -- alias / folder / hub / replay
   path TEXT,
@@ -240,6 +240,8 @@ class IngestResult:
     unchanged: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     lock_wait_s: float = 0.0
+    #: cells another process changed between planning and locking (recomputed under the lock)
+    recomputed: int = 0
 
 
 def _model_id(conn: sqlite3.Connection, model: dict, backend: str | None) -> int:
@@ -252,7 +254,8 @@ def _model_id(conn: sqlite3.Connection, model: dict, backend: str | None) -> int
                 f"this checkpoint is already on the leaderboard as {row['name']!r} (content "
                 f"hash {content_hash}); submit it under that name", field="--name")
         return int(row["id"])
-    taken = conn.execute("SELECT content_hash FROM models WHERE name=?", (model["name"],)).fetchone()
+    taken = conn.execute("SELECT content_hash FROM models WHERE name=?",
+                         (model["name"],)).fetchone()
     if taken is not None:
         raise GenrankError(f"the name {model['name']!r} belongs to another checkpoint on the "
                            f"leaderboard (content hash {taken[0]}); choose another --name",
@@ -332,6 +335,7 @@ def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path) -> IngestR
             task, group = _group(conn, label, task_id)
             if _signature(group) != signature:  # another submission changed this cell
                 c = _compute_cell(task, group)
+                result.recomputed += 1
             _store_cell(conn, label, task_id, c)
     if conn is not db:
         conn.close()
@@ -346,8 +350,8 @@ def already_scored(db: str | Path, content_hash: str, tasks: dict[str, str],
     conn = connect(db, create=False)
     try:
         rows = conn.execute(
-            "SELECT t.name, t.spec_hash, m.name AS model FROM scores s JOIN runs r ON r.id=s.run_id "
-            "JOIN models m ON m.id=r.model_id JOIN tasks t ON t.id=s.task_id "
+            "SELECT t.name, t.spec_hash, m.name AS model FROM scores s "
+            "JOIN runs r ON r.id=s.run_id JOIN models m ON m.id=r.model_id JOIN tasks t ON t.id=s.task_id "
             "WHERE m.content_hash=? AND COALESCE(r.variant,'')=? AND COALESCE(r.seed,-1)=?",
             (content_hash, variant or "", -1 if seed is None else int(seed))).fetchall()
     except sqlite3.OperationalError:  # an empty file, or not yet initialised
@@ -455,17 +459,19 @@ def tables_from_runs(paths: list[str | Path]) -> dict[str, pd.DataFrame]:
     """The same tables recomputed from run directories (what ``genrank leaderboard`` does)."""
     from leaderboards.leaderboard import assemble, collect, column_cells
 
-    cells, _ = collect(paths)
-    out = {}
-    suites = sorted({e["tmeta"].get("suite") for es in cells.values() for e in es})
-    for suite in ["all", *suites]:
-        sub = {k: es for k, es in cells.items()
-               if suite == "all" or es[0]["tmeta"].get("suite") == suite}
-        hashes: dict[str, set[str]] = {}
-        for (task, _m), es in sub.items():
-            hashes.setdefault(task, set()).update(e["tmeta"].get("spec_hash") for e in es)
-        if sub:
-            out[suite] = assemble(*column_cells(sub, hashes, **CI_SETTINGS))
+    cells, hashes = collect(paths)
+    if not cells:
+        return {}
+    per_key, direction = column_cells(cells, hashes, **CI_SETTINGS)
+    suite_of = {}
+    for (task, _model), es in cells.items():
+        for e in es:
+            suite_of[task] = e["tmeta"].get("suite")
+    key_suite = {k: suite_of[k.split("@")[0]] for k in per_key}
+    out = {"all": assemble(per_key, direction)}
+    for suite in sorted(set(key_suite.values())):
+        keys = [k for k in per_key if key_suite[k] == suite]
+        out[suite] = assemble({k: per_key[k] for k in keys}, {k: direction[k] for k in keys})
     return out
 
 

@@ -174,3 +174,49 @@ def test_chess_any_mate_in_one_is_accepted():
     # two rooks: both Ra8# and Rb8# mate; the solution names one
     fen = "6k1/5ppp/8/8/8/8/5PPP/RR4K1 w - - 0 1"
     assert judge_line(fen, ["a1a8"], "Rb8#")[0] == 1
+
+
+# --- hub code path (offline) --------------------------------------------------------------
+
+def test_hub_path_passes_config_and_split(monkeypatch, tmp_path):
+    """No local mirror: rows come from datasets.load_dataset(hub, config, split=...)."""
+    datasets = pytest.importorskip("datasets")
+    import json
+    rows = [json.loads(x) for x in (FIXTURES / "E2H-Lichess.eval.jsonl").read_text().splitlines()]
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset",
+                        lambda *a, **k: calls.append((a, k)) or rows)
+    monkeypatch.setenv("GENRANK_DATA", str(tmp_path))
+    items = load(Spec(), {"config": "E2H-Lichess", "path": "hub/E2H-Lichess/eval.jsonl",
+                          "hub": "furonghuang-lab/Easy2Hard-Bench", "hub_split": "eval"})
+    assert calls == [(("furonghuang-lab/Easy2Hard-Bench", "E2H-Lichess"),
+                      {"split": "eval", "revision": None})]
+    assert [i.id for i in items] == ["fx001", "fx002"] and items[0].meta["answer_san"] == "Ra8#"
+
+
+def test_hub_unreachable_names_upstream(monkeypatch, tmp_path):
+    pytest.importorskip("datasets")
+    monkeypatch.setenv("GENRANK_DATA", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no network here; fail fast, never hang
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(DataMissing, match="upstream: hf://furonghuang-lab/Easy2Hard-Bench E2H-AMC"):
+        load(Spec(), {"config": "E2H-AMC", "path": "hub/E2H-AMC/eval.jsonl",
+                      "hub": "furonghuang-lab/Easy2Hard-Bench"})
+
+
+def test_no_datasets_package_names_upstream(monkeypatch, tmp_path):
+    monkeypatch.setitem(__import__("sys").modules, "datasets", None)  # import fails
+    monkeypatch.setenv("GENRANK_DATA", str(tmp_path))
+    with pytest.raises(DataMissing, match="not installed.*hf://furonghuang-lab/Easy2Hard-Bench"):
+        load(Spec(), {"config": "E2H-ARC", "path": "hub/E2H-ARC/eval.jsonl",
+                      "hub": "furonghuang-lab/Easy2Hard-Bench"})
+
+
+def test_lichess_answer_san_only(monkeypatch, tmp_path):
+    """A hub row with only ``answer_san`` still gets a UCI target."""
+    (tmp_path / "l.jsonl").write_text('{"puzzle_id": "s1", "rating": 0.1, "fen": '
+                                      '"6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", "answer_san": "Ra8#"}\n')
+    monkeypatch.setenv("GENRANK_DATA", str(tmp_path))
+    (it,) = load(Spec(), {"config": "E2H-Lichess", "path": "l.jsonl"})
+    assert it.target == "a1a8" and it.difficulty == 0.1

@@ -95,3 +95,45 @@ def test_bad_predictions_file(tmp_path, data_file):
         score_predictions(spec, bad, tmp_path / "runs")
     assert "prediction" in str(err.value) and "bad.csv.gz" in str(err.value)
     assert not (tmp_path / "runs").exists()
+
+
+def test_self_consistency_replayed(replayed):
+    """Upstream scores self-consistency on the first 50 GPT-4 responses of each task, one
+    prompt, three detectors; replay keeps that subset (the spec's ``partial``)."""
+    table = performance_table(replayed, "self_consistency")
+    assert sorted(table) == sorted(["average", "math_word_problem_generation",
+                                    "finegrained_fact_verification",
+                                    "answerability_classification"])
+    for task, by_model in table.items():
+        assert list(by_model) == ["initial_model=gpt-4-0613"]
+        detectors = by_model["initial_model=gpt-4-0613"]
+        assert list(detectors) == ["baseline_model=mistralai/Mixtral-8x7B-Instruct-v0.1",
+                                   "baseline_model=gpt-3.5-turbo-0125",
+                                   "baseline_model=gpt-4-0125-preview"]
+        for block in detectors.values():
+            assert block["average"]["total_num"] == (150 if task == "average" else 50)
+            if task != "average":
+                assert list(block) == ["prompt=baseline_errordetection_prompt_1", "average"]
+                assert block["average"]["metrics"]["f1"]["stdev"] == 0.0
+    # upstream error_detection_performance/performance/self_consistency/performance.json
+    # (psunlpgroup/ReaLMistake@14193637), average over the three tasks
+    avg = table["average"]["initial_model=gpt-4-0613"]
+    published = {"mistralai/Mixtral-8x7B-Instruct-v0.1": (0.6060698484816615, 0.13725203470257263),
+                 "gpt-3.5-turbo-0125": (0.6511130456410894, 0.1294449341836891),
+                 "gpt-4-0125-preview": (0.42992821294708095, 0.28572526626711764)}
+    for det, (f1, sd) in published.items():
+        f1s = avg[f"baseline_model={det}"]["average"]["metrics"]["f1"]
+        assert f1s["average"] == pytest.approx(f1, abs=1e-12)
+        assert f1s["stdev"] == pytest.approx(sd, abs=1e-12)
+
+
+def test_partial_coverage_only_where_declared(tmp_path, data_file):
+    """Only the declared method may cover a subset of a task's items."""
+    import dataclasses
+    spec = load_specs()["realmistake_mathgen_gpt4"]
+    preds = data_file(PREDS)
+    strict = dataclasses.replace(spec, predictions={**spec.predictions, "partial": []})
+    with pytest.raises(GenrankError) as err:
+        score_predictions(strict, preds, tmp_path / "runs")
+    assert "cover 50 of the task's 140 items" in str(err.value)
+    assert not (tmp_path / "runs").exists()

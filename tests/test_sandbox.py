@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.sandbox import Limits, Sandbox, detect_mode, isolation_report
+from harness.sandbox import _BOOT, _UID_BASE, Limits, Sandbox, default_python, detect_mode, isolation_report
 
 MODE = detect_mode()
 NAMESPACED = MODE in ("root", "userns")
+sb_boot_prefix = f"{default_python(MODE)}\0-I\0-S\0-c\0{_BOOT}".encode()
 LIMITS = Limits(cpu_s=2, wall_s=6, memory_mb=256, nproc=16, fsize_mb=2, tmpfs_mb=8)
 
 
@@ -24,6 +25,21 @@ def sb() -> Sandbox:
 
 def _host_pids() -> set[int]:
     return {int(p) for p in os.listdir("/proc") if p.isdigit()}
+
+
+def _sandbox_pids() -> set[int]:
+    """Host processes that belong to a sandbox run: a per-run uid, or a bootstrap."""
+    out = set()
+    for pid in _host_pids():
+        try:
+            if os.stat(f"/proc/{pid}").st_uid >= _UID_BASE:
+                out.add(pid)
+            elif Path(f"/proc/{pid}/cmdline").read_bytes().startswith(
+                    sb_boot_prefix) and os.getppid() != pid:
+                out.add(pid)
+        except OSError:
+            pass
+    return out
 
 
 def test_report_names_the_mode():
@@ -63,12 +79,13 @@ def test_memory_bomb(sb):
 
 @pytest.mark.skipif(MODE != "root", reason="per-run process limit needs root mode")
 def test_fork_bomb_is_contained(sb):
-    before = len(_host_pids())
+    before = _sandbox_pids()
     res = sb.run_python("import os\nwhile True:\n    try:\n        os.fork()\n"
                         "    except OSError:\n        pass")
     assert res.verdict in ("time_limit", "wall_time_limit", "runtime_error")
+    assert res.wall_s < 4 * LIMITS.wall_s
     time.sleep(0.3)
-    assert len(_host_pids()) <= before + 5  # nothing left behind on the host
+    assert not _sandbox_pids() - before  # nothing left behind on the host
 
 
 def test_children_left_behind_are_killed(sb):
@@ -157,3 +174,49 @@ def test_parallel_runs(sb):
     res = sb.run_python_many(jobs)
     assert [r.stdout.strip() for r in res] == [str(i * 2) for i in range(8)]
     assert threading.active_count() >= 1
+
+
+# --- one box, many test cases -----------------------------------------------------------
+
+def test_batch_runs_are_isolated_from_each_other(sb):
+    """Each case of a batch starts from a clean /tmp with no process of the previous one."""
+    src = ("import os, subprocess, sys, time\n"
+           "case = input().strip()\n"
+           "print(case, sorted(os.listdir('.')), os.path.exists('/tmp/work/left.txt'))\n"
+           "open('left.txt', 'w').write(case)\n"
+           "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+           "print(len([p for p in os.listdir('/proc') if p.isdigit()]) if "
+           + repr(NAMESPACED) + " else 0)")
+    res = sb.run_python_tests(src, ["a\n", "b\n", "c\n"])
+    assert [r.verdict for r in res] == ["ok"] * 3, [r.stderr for r in res]
+    lines = [r.stdout.split("\n") for r in res]
+    assert [ln[0] for ln in lines] == [f"{c} ['main.py'] False" for c in "abc"]
+    if NAMESPACED:  # init, the program and its sleeper: the previous sleeper is gone
+        assert {ln[1] for ln in lines} == {"3"}
+
+
+def test_batch_keep_going_and_recovery_after_wall_limit():
+    """A case that hits the wall limit takes its box down; the next cases get a new one."""
+    box = Sandbox(Limits(cpu_s=2, wall_s=1.5))
+    src = "import time\nn = int(input())\nif n == 1: time.sleep(30)\nprint(n * 10)"
+    res = box.run_python_tests(src, ["0", "1", "2", "3"])
+    assert [r.verdict for r in res] == ["ok", "wall_time_limit", "ok", "ok"]
+    assert [r.stdout.strip() for r in res if r.verdict == "ok"] == ["0", "20", "30"]
+    seen = []
+    res = box.run_python_tests("print(int(input()) // 2)", ["4", "x", "8"],
+                               keep_going=lambda i, r: seen.append(i) or r.verdict == "ok")
+    assert seen == [0, 1] and res[1].verdict == "runtime_error" and res[2] is None
+
+
+def test_batch_limits_apply_per_case(sb):
+    """Limits are per case: a CPU-heavy case does not eat into the next one's budget."""
+    src = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.2: pass\nprint('done')"
+    res = sb.run_python_tests(src, ["", ""])
+    assert [r.verdict for r in res] == ["ok", "ok"]  # 2.4 s in all, 2 s per case
+
+
+def test_site_builtins_exist(sb):
+    """Programs may end with exit()/quit() as under a plain ``python3 main.py``."""
+    res = sb.run_python_tests("print(1)\nexit()\nprint(2)", [""])[0]
+    assert (res.verdict, res.stdout.strip()) == ("ok", "1")
+    assert sb.run_python("quit(3)").exit_code == 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from harness.runner import RunOptions, plan, run_tasks
@@ -44,8 +45,7 @@ def single(plans, tiny_model_dir, tmp_path_factory):
 def _same(a, b) -> None:
     for task in TASKS:
         left, right = a.read_records(task), b.read_records(task)
-        for col in left.columns:
-            assert left[col].tolist() == right[col].tolist(), (task, col)
+        pd.testing.assert_frame_equal(left, right)
     assert a.read_scores() == b.read_scores()
     assert json.loads((a.path / "metadata.json").read_text())["tasks"].keys() == \
         json.loads((b.path / "metadata.json").read_text())["tasks"].keys()

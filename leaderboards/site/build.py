@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.errors import GenrankError
 from harness.runs import slug
 from harness.types import stable_hash
 from leaderboards import db
@@ -59,13 +60,13 @@ def _item_matrix(conn: sqlite3.Connection, key_rows: list[dict]
                  ) -> tuple[pd.DataFrame, pd.Series]:
     """Seed-averaged item scores (labels x items) and declared difficulty, from the parquet."""
     task_id = key_rows[0]["task_id"]
-    rows = conn.execute("SELECT s.records_path, s.records_sha256, r.label FROM scores s JOIN runs r "
-                        "ON r.id=s.run_id WHERE s.task_id=?", (task_id,)).fetchall()
+    rows = conn.execute("SELECT s.records_path, s.records_sha256, r.label FROM scores s "
+                        "JOIN runs r ON r.id=s.run_id WHERE s.task_id=?", (task_id,)).fetchall()
     frames = []
     for r in rows:
         path = Path(r["records_path"])
         if db.sha256_file(path) != r["records_sha256"]:
-            raise db.GenrankError("per-item records changed since ingest", file=str(path))
+            raise GenrankError("per-item records changed since ingest", file=str(path))
         df = pd.read_parquet(path, columns=["item_id", "score", "difficulty"])
         frames.append(df.assign(label=r["label"]))
     long = pd.concat(frames, ignore_index=True)
@@ -147,7 +148,8 @@ def easy_to_hard(col: Column, label: str) -> str | None:
         others = col.items.drop(index=label)[row.index]
         if len(others) < 2:
             return None
-        diff, axis = (1 - others.mean(axis=0)).dropna(), "empirical difficulty (other models' failure rate)"
+        diff = (1 - others.mean(axis=0)).dropna()
+        axis = "empirical difficulty (other models' failure rate)"
     if len(diff) < 4:
         return None
     xs, ys = [], []
@@ -168,8 +170,9 @@ def difficulty_charts(col: Column) -> list[str]:
     charts = []
     if col.difficulty is not None and len(col.difficulty):
         counts, edges = np.histogram(col.difficulty.to_numpy(float), bins=12)
-        charts.append(svg.histogram(counts.tolist(), edges.tolist(), xlabel=
-                                    f"declared difficulty ({col.task['tags'].get('difficulty_field') or 'meta'})",
+        field_name = col.task["tags"].get("difficulty_field") or "meta"
+        charts.append(svg.histogram(counts.tolist(), edges.tolist(),
+                                    xlabel=f"declared difficulty ({field_name})",
                                     title=f"{col.key}: declared difficulty"))
     solve = col.items.mean(axis=0).dropna()
     if len(solve) and len(col.items) >= 2 and solve.between(0, 1).all():
@@ -199,6 +202,7 @@ def _env():
                                                             math.isnan(v)) else f"{v:.{d}f}"
     env.filters["sortval"] = lambda v: "" if v is None or (isinstance(v, float) and
                                                           math.isnan(v)) else repr(float(v))
+    env.filters["pval"] = lambda p: "<0.0001" if p < 1e-4 else f"{p:.3g}"
     env.globals["page"] = page_name
     return env
 

@@ -27,7 +27,7 @@ def line(xs: Sequence[str], ys: Sequence[float], *, title: str, xlabel: str, yla
          ymax: float = 1.0) -> str:
     """A line over categorical x positions (e.g. difficulty bins), y in [0, ymax]."""
     n = len(xs)
-    step = (W - PAD - 20) / max(1, n - 1) if n > 1 else 0
+    step = (W - PAD - 50) / max(1, n - 1) if n > 1 else 0
     pts = [(PAD + 10 + i * step, H - PAD - (0 if math.isnan(y) else y / ymax) * (H - PAD - 16))
            for i, y in enumerate(ys)]
     body = [f'<polyline class="series" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}"/>']
@@ -36,7 +36,8 @@ def line(xs: Sequence[str], ys: Sequence[float], *, title: str, xlabel: str, yla
                     f'<title>{escape(label)}: {_fmt(v)}</title></circle>'
                     f'<text x="{x:.1f}" y="{H - PAD + 12}" text-anchor="middle" class="tick">'
                     f'{escape(label)}</text>'
-                    f'<text x="{x:.1f}" y="{y - 6:.1f}" text-anchor="middle" class="tick">{_fmt(v)}</text>')
+                    f'<text x="{x:.1f}" y="{y - 6:.1f}" text-anchor="middle" '
+                    f'class="tick">{_fmt(v)}</text>')
     return _frame(title, xlabel, ylabel, "".join(body))
 
 

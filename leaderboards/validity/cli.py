@@ -28,6 +28,9 @@ def register(sub) -> None:
                    help="model-subset sizes for granularity, e.g. 5,10,20")
     p.add_argument("--irt", choices=["1pl", "2pl"], default="2pl")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--skip", type=lambda s: frozenset(x.strip() for x in s.split(",")),
+                   default=frozenset(), metavar="SECTIONS",
+                   help="run sections to leave out: stability,significance,irt,labels")
     p.set_defaults(func=run)
 
 
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if data.scores is not None:
         lines += report.items_report(data.scores, data.items, out,
                                      n_boot=args.n_boot, n_sim=args.n_sim,
-                                     irt_model=args.irt, seed=args.seed)
+                                     irt_model=args.irt, seed=args.seed, skip=args.skip)
     report.write_summary(out, "Benchmark validity report", lines)
     print(f"wrote {out}/summary.md ({len(list(out.iterdir()))} files)")
     return 0

@@ -154,13 +154,15 @@ def split_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot: int = 1000,
-                 n_sim: int = 2000, irt_model: str = "2pl", seed: int = 0) -> list[str]:
+                 n_sim: int = 2000, irt_model: str = "2pl", seed: int = 0,
+                 skip: frozenset[str] = frozenset()) -> list[str]:
     """Seed-pooled concordance, rank stability, significance, IRT/Glicko difficulty and
     label-error screening from runs.
 
     ``scores``: one oriented value per run and task (``inputs.primary_scores``), larger better.
+    ``skip``: sections left out (``stability``, ``significance``, ``irt``, ``labels``).
     """
-    from leaderboards.validity import glicko2, irt, label_errors, significance
+    from leaderboards.validity import significance
 
     lines: list[str] = []
     sc = scores.assign(seed=scores["seed"].fillna(0))
@@ -177,16 +179,34 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
                   f"p = {r.p_value:.4f}, {r.n_pairs} pooled pairs" for r in pooled.itertuples()]
     if items.empty:
         return lines
+    if "stability" not in skip:
+        lines += _stability(items, out, n_boot=n_boot, seed=seed)
+    binary = [t for t, g in items.groupby("task")["score"]
+              if significance.is_binary(g.to_numpy())]
+    if "significance" not in skip:
+        lines += _significance(items, out, n_boot=n_boot, seed=seed)
+    if "irt" not in skip:
+        lines += _difficulty(items[items["task"].isin(binary)], out, irt_model, len(binary))
+    if "labels" not in skip and "target" in items.columns:
+        lines += _labels(items, out)
+    return lines
+
+
+def _stability(items: pd.DataFrame, out: Path, *, n_boot: int, seed: int) -> list[str]:
     boot = stability.item_bootstrap(items, n_boot=n_boot, seed=seed)
     boot["ranks"].to_csv(out / "rank_intervals.csv", index=False)
     boot["taus"].to_csv(out / "task_tau_intervals.csv", index=False)
     overall = boot["ranks"][boot["ranks"]["task"] == boot["ranks"]["task"].iloc[-1]]
     rank_interval_plot(overall, out / "rank_intervals.png")
-    boards, binary = [], []
+    return []
+
+
+def _significance(items: pd.DataFrame, out: Path, *, n_boot: int, seed: int) -> list[str]:
+    from leaderboards.validity import significance
+
+    boards, lines = [], []
     for task in sorted(items["task"].unique()):
         mat = stability.item_matrix(items, task)
-        if significance.is_binary(items.loc[items["task"] == task, "score"].to_numpy()):
-            binary.append(task)
         if len(mat) > 1:
             boards.append(significance.leaderboard(mat, n_boot=n_boot, seed=seed)
                           .assign(task=task))
@@ -196,7 +216,15 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
         lines += [f"- {int(board['distinct_from_next'].fillna(False).sum())} of "
                   f"{int(board['distinct_from_next'].notna().sum())} adjacent ranks are "
                   "distinguishable (BH-adjusted, alpha 0.05)."]
-    resp = respondents(items[items["task"].isin(binary)])
+    return lines
+
+
+def _difficulty(items: pd.DataFrame, out: Path, irt_model: str, n_binary: int) -> list[str]:
+    """IRT and Glicko-2 on the tasks whose item scores are 0/1 (``items`` holds only those)."""
+    from leaderboards.validity import glicko2, irt
+
+    lines: list[str] = []
+    resp = respondents(items)
     mat = irt.response_matrix(resp) if len(resp) else pd.DataFrame()
     if mat.shape[0] >= 2:
         fit = irt.fit(mat, irt_model)
@@ -209,17 +237,21 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
             item_id=resp["task"].astype(str) + "/" + resp["item_id"].astype(str)), periods=5)
         glicko.to_csv(out / "glicko2_ratings.csv", index=False)
         lines += [f"- IRT {irt_model.upper()} on {mat.shape[0]} runs x {mat.shape[1]} items of "
-                  f"the {len(binary)} tasks with 0/1 item scores "
+                  f"the {n_binary} tasks with 0/1 item scores "
                   f"({'converged' if fit.converged else 'not converged'} in {fit.iterations} EM "
                   "iterations); Glicko-2 ratings with items as players in glicko2_ratings.csv."]
-    elif not binary:
+    elif not n_binary:
         lines += ["- No task has 0/1 item scores: IRT and Glicko-2 skipped."]
-    if "target" in items.columns:
-        flagged = label_errors.screen_runs(items)
-        flagged.to_csv(out / "label_issues.csv", index=False)
-        per = flagged.groupby("task").size()
-        lines += [f"- Label-error screening: {len(flagged)} items whose gold answer the runs "
-                  "contradict with one shared answer (label_issues.csv)"
-                  + (": " + ", ".join(f"{t} {n}" for t, n in per.items()) if len(per) else "")
-                  + "."]
     return lines
+
+
+def _labels(items: pd.DataFrame, out: Path) -> list[str]:
+    """Items whose gold the runs contradict with one shared answer, to label_issues.csv."""
+    from leaderboards.validity import label_errors
+
+    flagged = label_errors.screen_runs(items)
+    flagged.to_csv(out / "label_issues.csv", index=False)
+    per = flagged.groupby("task").size()
+    return [f"- Label-error screening: {len(flagged)} items whose gold answer the runs "
+            "contradict with one shared answer (label_issues.csv)"
+            + (": " + ", ".join(f"{t} {n}" for t, n in per.items()) if len(per) else "") + "."]

@@ -84,7 +84,10 @@ class CodeforcesVerifier(Verifier):
     def __init__(self, **params) -> None:
         super().__init__(**params)
         cpu = float(params.get("cpu_s", 10))
-        self.limits = Limits(cpu_s=cpu, wall_s=2 * cpu + 5,
+        # CPU time decides time limits; the wall limit only catches programs that sleep or
+        # block, so it is generous (and the sandbox extends it while a program keeps
+        # burning CPU on a loaded machine).
+        self.limits = Limits(cpu_s=cpu, wall_s=float(params.get("wall_s", 2 * cpu + 10)),
                              memory_mb=int(params.get("memory_mb", 512)))
         self.tol = float(params.get("tolerance", 1e-6))
         self.stop = bool(params.get("stop_at_first_failure", True))
@@ -101,28 +104,40 @@ class CodeforcesVerifier(Verifier):
 
     def score_many(self, predictions: Sequence[str], items: Sequence[Item],
                    evidence=None) -> list[Score]:
-        """All (item, test) runs of the batch share one pool of ``cpu_count`` workers."""
+        """Each program runs on its tests in one sandbox box (set up once, one fork per
+        test); boxes run in parallel up to ``workers``. A batch with fewer programs than
+        workers splits each program's tests into chunks, so the cores stay busy."""
         programs = [extract_program(p) if p is not None else "" for p in predictions]
         failed: set[int] = set()
-        results: dict[tuple[int, int], tuple[RunResult, bool] | None] = {}
+        results: dict[tuple[int, int], tuple[RunResult, bool]] = {}
+        todo = [i for i in range(len(items)) if programs[i]]
+        workers = self.sandbox.workers
+        per = 1 if len(todo) >= workers else -(-workers // max(1, len(todo)))
 
-        def job(key: tuple[int, int]) -> None:
-            i, t = key
+        def job(chunk: tuple[int, list[int]]) -> None:
+            i, tests = chunk
             if self.stop and i in failed:
-                results[key] = None
                 return
-            tests = items[i].fields["tests"]
-            stdin = tests["inputs"][t].replace("\r\n", "\n")  # CF inputs are CRLF
-            res = self.sandbox.run_python(programs[i], stdin, self.limits)
-            ok = res.verdict == "ok" and outputs_match(res.stdout, tests["answers"][t], self.tol)
-            results[key] = (res, ok)
-            if not ok:
-                failed.add(i)
+            inputs, answers = items[i].fields["tests"]["inputs"], items[i].fields["tests"]["answers"]
 
-        keys = [(i, t) for i, it in enumerate(items) if programs[i]
-                for t in range(len(it.fields["tests"]["inputs"]))]
-        with ThreadPoolExecutor(self.sandbox.workers) as pool:
-            list(pool.map(job, keys))
+            def keep_going(k: int, res: RunResult) -> bool:
+                t = tests[k]
+                ok = res.verdict == "ok" and outputs_match(res.stdout, answers[t], self.tol)
+                results[(i, t)] = (res, ok)
+                if not ok:
+                    failed.add(i)
+                return not (self.stop and i in failed)
+
+            stdins = [inputs[t].replace("\r\n", "\n") for t in tests]  # CF inputs are CRLF
+            self.sandbox.run_python_tests(programs[i], stdins, self.limits, keep_going)
+
+        chunks = []
+        for i in todo:
+            n = len(items[i].fields["tests"]["inputs"])
+            size = max(1, -(-n // per))
+            chunks += [(i, list(range(s, min(n, s + size)))) for s in range(0, n, size)]
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(job, chunks))
         return [self._summarise(i, items[i], programs[i], results) for i in range(len(items))]
 
     def _summarise(self, i: int, item: Item, program: str, results: dict) -> Score:
@@ -131,7 +146,7 @@ class CodeforcesVerifier(Verifier):
         done = [r for r in runs if r is not None]
         passed = sum(ok for _, ok in done)
         first_fail = next(((t, r) for t, r in enumerate(runs) if r is not None and not r[1]), None)
-        detail = {"n_tests": n, "passed": passed, "needs_checker": bool(
+        detail = {"n_tests": n, "runs": len(done), "passed": passed, "needs_checker": bool(
             item.meta.get("needs_checker")), "cpu_s_max": max((r.cpu_s for r, _ in done),
                                                               default=0.0),
                   "sandbox_mode": self.sandbox.mode}

@@ -49,18 +49,20 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
 
 def _from_hub(spec, source: dict) -> list[dict[str, Any]]:
     hub = source.get("hub", HUB_ID)
+    split = source.get("hub_split", "eval")
+    upstream = f"upstream: hf://{hub} {source['config']} split {split}"
     try:
         import datasets  # optional: only when the hub is reachable
     except ImportError:
         raise DataMissing(f"no local mirror and the 'datasets' package is not installed "
-                          f"(upstream: hf://{hub} {source['config']})", task=spec.name,
-                          field="source.path") from None
+                          f"({upstream})", task=spec.name, field="source.path") from None
     try:
-        ds = datasets.load_dataset(hub, source["config"], split=source.get("hub_split", "eval"),
+        ds = datasets.load_dataset(hub, source["config"], split=split,
                                    revision=source.get("revision"))
     except Exception as exc:  # network errors come in many types
-        raise DataMissing(f"hub unreachable and no local mirror: {type(exc).__name__}: {exc}"
-                          .splitlines()[0], task=spec.name, field="source.hub") from None
+        first = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        raise DataMissing(f"no local mirror and the hub is unreachable ({upstream}): {first}",
+                          task=spec.name, field="source.hub") from None
     return [dict(r) for r in ds]
 
 
@@ -192,9 +194,11 @@ def _codeforces(row: dict, i: int):
 
 
 def _lichess(row: dict, i: int):
-    """E2H-Lichess rows carry the solver's position (``fen``) and the solution line
-    (``answer_uci``/``moves``, UCI); Lichess dump rows (``FEN``/``Moves``) start one
-    opponent move earlier, which is applied here."""
+    """E2H-Lichess rows (hub card: ``puzzle_id``, ``fen``, ``pgn``, ``answer_san``,
+    ``answer_uci``, ``init_num_moves``, ``tag``) carry the solver's position and the
+    solution in UCI (a line of several moves where given; ``answer_san`` when only that
+    is there); Lichess dump rows (``FEN``/``Moves``) start one opponent move earlier,
+    which is applied here."""
     import chess
 
     if "FEN" in row:
@@ -210,9 +214,11 @@ def _lichess(row: dict, i: int):
                 "rating": _num(row.get("Rating"))}
     else:
         board = chess.Board(row["fen"])
-        line = str(row.get("answer_uci") or row.get("moves")).split()
+        line = str(row.get("answer_uci") or row.get("moves") or "").split()
+        if not line and row.get("answer_san"):
+            line = [board.parse_san(str(row["answer_san"]).split()[0]).uci()]
         pid, last_san = row.get("puzzle_id", i), row.get("last_move_san", "")
-        meta = {"tag": row.get("tag"), "pgn": row.get("pgn")}
+        meta = {k: row.get(k) for k in ("tag", "pgn", "answer_san", "init_num_moves")}
     side = "White" if board.turn == chess.WHITE else "Black"
     fields = {"fen": board.fen(), "side": side, "last_move": last_san,
               "n_moves": (len(line) + 1) // 2, "board": str(board)}

@@ -126,15 +126,24 @@ def _read_published(path: Path, need: tuple[str, ...]) -> tuple[list[str], dict[
         return header, {c: [r.get(c) or "" for r in rows] for c in cols}
 
 
-def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.name.endswith((".csv", ".csv.gz")))
-    return [path]
+def _files(path: Path, domain: str, spec) -> list[Path]:
+    """One file, a folder of per-model files, or the published tree's root (the
+    domain's subfolder is used)."""
+    if not path.is_dir():
+        return [path]
+    if (path / LAYOUT[domain][1]).is_dir():
+        path = path / LAYOUT[domain][1]
+    files = sorted(p for p in path.iterdir() if p.name.endswith((".csv", ".csv.gz")))
+    if not files:
+        raise GenrankError(f"no .csv or .csv.gz files (nor a {LAYOUT[domain][1]}/ folder)",
+                           file=str(path), task=spec.name, field="--predictions")
+    return files
 
 
 @prediction_reader("halogen_published")
 def read_published(path: Path, spec) -> pd.DataFrame:
-    """A published hallucination CSV (or a folder of them, one per model) as predictions."""
+    """A published hallucination CSV, a folder of them (one per model) or the folder of
+    all domains' folders, as predictions."""
     from harness.items import load_items
 
     domain = _domain(spec)
@@ -147,7 +156,7 @@ def read_published(path: Path, spec) -> pd.DataFrame:
     for it in items:
         item_queue[item_key(it)].append(it)
     out = []
-    for file in _files(Path(path)):
+    for file in _files(Path(path), domain, spec):
         model = model_name(file, domain)
         if model not in MODELS:
             raise GenrankError(f"unknown model {model!r} (known: {', '.join(MODELS)})",

@@ -50,17 +50,13 @@ def bar_units(text: str) -> list[str]:
 _ELEM = r"""'[^'\\\n\r\x00]*'|"[^"\\\n\r\x00]*"|-?(?:0+|[1-9][0-9]*)(?![\w.])"""
 _SEQ = rf"[ \t\r\n]*(?:(?:{_ELEM})[ \t\r\n]*(?:,[ \t\r\n]*(?:{_ELEM})[ \t\r\n]*)*,?[ \t\r\n]*)?"
 _FLAT = re.compile(rf"\[{_SEQ}\]|\{{{_SEQ}\}}")
-_PART = re.compile(rf"'([^'\\\n\r\x00]*)'|\"([^\"\\\n\r\x00]*)\"|(-?[0-9]+)")
-
-
-def _value(m: re.Match):
-    return int(m.group(3)) if m.lastindex == 3 else m.group(m.lastindex)
+_TOKEN = re.compile(r"""'[^']*'|"[^"]*"|-?[0-9]+""")
 
 
 @lru_cache(maxsize=1 << 16)
 def _literal(text: str) -> tuple:
     if _FLAT.fullmatch(text):
-        values = [_value(m) for m in _PART.finditer(text)]
+        values = [int(t) if t[0] not in "'\"" else t[1:-1] for t in _TOKEN.findall(text)]
         if text[0] == "[":
             return tuple(values)
         return tuple(set(values)) if values else ({},)  # '{}' is an empty dict

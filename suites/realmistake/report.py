@@ -4,6 +4,8 @@ Per detector: the performance per prompt, the mean over prompts with the populat
 standard deviation (numpy's default), and the unweighted average over the three
 tasks; plus the random baseline. The same code serves every method (simple prompts,
 advanced prompt, majority vote, self-consistency): pick it with ``method``.
+Self-consistency upstream scores only the first 50 GPT-4 responses of each task, with
+one prompt: its table has total_num 50 and a zero stdev over prompts.
 """
 
 from __future__ import annotations
@@ -80,8 +82,11 @@ def performance_table(run_dirs: Iterable[str | Path], method: str = "simple_prom
 
 
 def random_baseline(run_dirs: Iterable[str | Path]) -> dict:
-    """The random detector per task and response model: P = R = F1 = gold error rate."""
+    """The random detector per task and response model: P = R = F1 = gold error rate
+    (over every item: runs that cover a subset, e.g. self-consistency's, are ignored
+    where a fuller run exists)."""
     out: dict = {}
+    sizes: dict = {}
     for path in run_dirs:
         run = RunDir(path)
         for task in run.tasks():
@@ -89,6 +94,10 @@ def random_baseline(run_dirs: Iterable[str | Path]) -> dict:
             if rec.empty or "task" not in rec["meta"].iloc[0]:
                 continue
             m = rec["meta"].iloc[0]
+            cell = (m["task"], m["response_model"])
+            if sizes.get(cell, 0) > len(rec):
+                continue
+            sizes[cell] = len(rec)
             rate = float((rec["target"] == "error").mean())
             out.setdefault(m["task"], {})[f"initial_model={m['response_model']}"] = {
                 "precision": rate, "recall": rate, "f1": rate,
