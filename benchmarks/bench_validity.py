@@ -4,13 +4,16 @@ snapshots < 5 s; 2PL IRT on 100 models x 5,000 items < 30 s)."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from leaderboards.validity import aggregate, concordance, irt, stability, tables
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from leaderboards.validity import aggregate, concordance, irt, stability, tables  # noqa: E402
 
 
 def main() -> None:

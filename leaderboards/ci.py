@@ -57,6 +57,26 @@ def bootstrap_metric(records: list[pd.DataFrame], metric: Callable[[pd.DataFrame
     return float(np.nanquantile(draws, a)), float(np.nanquantile(draws, 1 - a))
 
 
+def bootstrap_ratio(terms: list[tuple[np.ndarray, np.ndarray]], confidence: float = 0.95,
+                    n_boot: int = 100, seed: int = 0) -> tuple[float, float]:
+    """bootstrap_metric, vectorised, for a metric that is a ratio of per-item sums
+    (sum num / sum den over the items drawn): ``terms`` holds each seed's (num, den)
+    per item, aligned. Same resamples as bootstrap_metric with the same seed."""
+    num = np.vstack([np.asarray(t[0], dtype=float) for t in terms])
+    den = np.vstack([np.asarray(t[1], dtype=float) for t in terms])
+    n = num.shape[1]
+    if n == 0:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        draws = (num[:, idx].sum(axis=2) / den[:, idx].sum(axis=2)).mean(axis=0)
+    if np.isnan(draws).all():
+        return math.nan, math.nan
+    a = (1 - confidence) / 2
+    return float(np.nanquantile(draws, a)), float(np.nanquantile(draws, 1 - a))
+
+
 def interval(scores: np.ndarray, confidence: float = 0.95, n_boot: int = 1000, seed: int = 0
              ) -> tuple[float, float, str]:
     """The interval for a (seeds x items) score matrix, and the method's name."""

@@ -19,7 +19,7 @@ import pandas as pd
 from harness import registry
 from harness.errors import GenrankError
 from harness.spec import load_specs
-from leaderboards.ci import bootstrap_metric, interval
+from leaderboards.ci import bootstrap_metric, bootstrap_ratio, interval
 from leaderboards.runs import find_runs
 
 
@@ -42,6 +42,17 @@ def _metric_fn(task: str, spec_hash: str, metric: str):
             if metric in out:
                 return out[metric]
         return math.nan
+
+    def terms(df: pd.DataFrame):
+        """(num, den) per item when the metric is a ratio of item sums, else None."""
+        for fn, params in fns:
+            decompose = getattr(fn, "item_terms", None)
+            if decompose is not None:
+                out = decompose(df, **params)
+                if metric in out:
+                    return out[metric]
+        return None
+    primary.terms = terms
     return primary
 
 
@@ -142,7 +153,11 @@ def cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_b
         if fn is None:
             lo, hi, method = math.nan, math.nan, "none (spec changed since scoring)"
         else:
-            lo, hi = bootstrap_metric(records, fn, confidence, min(n_boot, 100), seed)
+            terms = [fn.terms(r) for r in records]
+            if all(t is not None for t in terms):  # vectorised: same draws, same interval
+                lo, hi = bootstrap_ratio(terms, confidence, min(n_boot, 100), seed)
+            else:
+                lo, hi = bootstrap_metric(records, fn, confidence, min(n_boot, 100), seed)
             method = "bootstrap"
     extra_keys = set().union(*(e["scores"] for e in group)) - {primary, "n_items"}
     extra = {k: float(np.nanmean([e["scores"].get(k, math.nan) for e in group]))

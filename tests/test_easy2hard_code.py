@@ -75,18 +75,30 @@ def test_reference_and_wrong_programs_subset(items):
     assert json.loads(scores[1].extracted) == "wrong_answer"
 
 
-# Filled from the one full benchmark run (benchmarks/bench_codeforces_sandbox.py):
-# reference solutions (problem#k) that do not pass a plain comparison, with the reason.
-EXPECTED_FAILURES: dict[str, str] = {}
+# From the full benchmark run (benchmarks/bench_codeforces_sandbox.py, root mode, 10 s CPU
+# per test, CRLF normalised, numeric tokens at 1e-6): the reference solutions (problem#k)
+# that do not pass a plain output comparison, with the kind of failure and why. The other
+# 149 of the 180 pass (8 of them in needs_checker problems whose answers happen to match:
+# 270E, 1092C, 646B#0/#2).
+_SEVERAL = "several correct answers: accepted solutions print answers other than the expected"
+_SLOW = "CPython cannot solve it in time: over 10 s of CPU on test {}"
+EXPECTED_FAILURES: dict[str, tuple[str, str]] = {
+    **{f"{pid}#{k}": ("needs_checker", _SEVERAL)
+       for pid in ("1141D", "31E", "892D", "1333E", "1006B", "60C", "820B") for k in range(3)},
+    "646B#1": ("needs_checker", _SEVERAL),
+    **{f"1709F#{k}": ("time_limit", _SLOW.format(4)) for k in range(3)},
+    **{f"1763E#{k}": ("time_limit", _SLOW.format(12)) for k in range(3)},
+    **{f"1542E2#{k}": ("time_limit", _SLOW.format(1)) for k in range(3)},
+}
+# The CI subset: 12 problems, every kind of outcome (plain passes, float tolerance, programs
+# ending with exit()/quit(), needs_checker problems that fail and that pass, time limits).
+CI_PROBLEMS = ("1031A", "492B", "808B", "88A", "23A", "409I", "1141D", "646B", "270E", "820B",
+               "1542E2", "1709F")
 
 
-@pytest.mark.slow
-def test_which_reference_solutions_pass(items):
-    """All 180 reference solutions, 10 s CPU each test, stopping at a solution's first
-    failed test. Those that fail are exactly the ones that need a checker or are too
-    slow for CPython."""
-    if not EXPECTED_FAILURES:
-        pytest.skip("EXPECTED_FAILURES not recorded yet: run the benchmark once and fill it")
+def _failing(items: list[Item]) -> dict[str, str]:
+    """Run every reference solution of ``items`` (10 s CPU per test, stop at a solution's
+    first failed test); the failing ones, keyed problem#k, with the kind of failure."""
     ver = CodeforcesVerifier(cpu_s=10)
     preds, its, keys = [], [], []
     for it in items:
@@ -95,7 +107,27 @@ def test_which_reference_solutions_pass(items):
             its.append(it)
             keys.append(f"{it.id}#{k}")
     scores = ver.score_many(preds, its)
-    failing = {key: ("needs_checker" if it.meta["needs_checker"] else s.detail["verdict"])
-               for key, s, it in zip(keys, scores, its) if s.value != 1.0}
-    assert failing == EXPECTED_FAILURES
-    assert len(preds) - len(failing) == 180 - len(EXPECTED_FAILURES)
+    return {key: ("needs_checker" if it.meta["needs_checker"] else s.detail["verdict"])
+            for key, s, it in zip(keys, scores, its) if s.value != 1.0}
+
+
+@pytest.mark.slow
+def test_which_reference_solutions_pass_ci_subset(items):
+    """All reference solutions of CI_PROBLEMS (36 solutions, about a minute on two idle
+    cores, most of it the six time-limit runs): exactly the expected ones fail."""
+    subset = [it for it in items if it.id in CI_PROBLEMS]
+    assert len(subset) == len(CI_PROBLEMS)
+    expected = {k: kind for k, (kind, _) in EXPECTED_FAILURES.items()
+                if k.split("#")[0] in CI_PROBLEMS}
+    assert _failing(subset) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("GENRANK_E2H_FULL"),
+                    reason="all 180 solutions take minutes: set GENRANK_E2H_FULL=1")
+def test_which_reference_solutions_pass_all(items):
+    """All 180 reference solutions: the ones that fail are exactly the ones that need a
+    checker or are too slow for CPython; 149 pass."""
+    failing = _failing(items)
+    assert failing == {k: kind for k, (kind, _) in EXPECTED_FAILURES.items()}
+    assert 180 - len(failing) == 149

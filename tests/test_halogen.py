@@ -51,15 +51,22 @@ def test_binary_tokenization():
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory):
+def replay_dir(tmp_path_factory):
+    """All 126 published files (14 models x 9 domains) replayed into one run store."""
     from tests.conftest import data_path
-    out, scores = tmp_path_factory.mktemp("runs"), {}
-    for domain in PUBLISHED:
+    out = tmp_path_factory.mktemp("runs")
+    for domain in LAYOUT:
         folder = data_path(f"halogen/model_hallucinations/{LAYOUT[domain][1]}")
-        spec = _spec(domain)
-        scores[domain] = {r.read_metadata()["model"]["name"]: r.read_scores()[spec.name]
-                          for r in score_predictions(spec, folder, out)}
-    return scores
+        score_predictions(_spec(domain), folder, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def replayed(replay_dir):
+    from harness.runstore import RunDir
+    runs = [RunDir(p) for p in sorted(replay_dir.iterdir())]
+    return {domain: {r.read_metadata()["model"]["name"]: r.read_scores()[_spec(domain).name]
+                     for r in runs} for domain in PUBLISHED}
 
 
 def test_published_scores_reproduced(replayed, data_file):
@@ -83,6 +90,29 @@ def test_every_published_row_counted(replayed):
     # biographies file answers 632 of the 683 prompts
     assert replayed["rationalization_numerical"]["falcon_40b_instruct"]["n_responses"] == 1092
     assert replayed["biographies"]["alpaca_7b"]["n_responses"] == 632
+
+
+def test_leaderboard_of_replayed_runs(replay_dir, data_file, tmp_path):
+    """`genrank leaderboard` over the replayed runs: 14 models x 9 domains, ranked by
+    hallucination score (lower is better), in the published scores' order."""
+    import pandas as pd
+
+    from harness.cli import main
+    assert main(["leaderboard", str(replay_dir), "-o", str(tmp_path / "lb.csv")]) == 0
+    table = pd.read_csv(tmp_path / "lb.csv")
+    assert sorted(table["model"]) == sorted(MODELS)
+    assert len([c for c in table.columns if c.endswith(":score")]) == 9
+    for domain, stem in PUBLISHED.items():
+        published = json.loads(data_file(f"halogen/published_scores/{stem}_results.json").read_text())
+        pub = {MODEL_ALIASES.get(m.lower(), m.lower()): f["hallucination_score"]
+               for m, f in published.items()}
+        col = table.set_index("model")[[f"halogen_{domain}:{k}" for k in
+                                        ("score", "rank", "ci_low", "ci_high")]]
+        col.columns = ["score", "rank", "lo", "hi"]
+        best = col["rank"].idxmin()
+        assert best == min(pub, key=pub.get)  # e.g. biographies: gpt_4_0125_turbo
+        assert list(col.sort_values("rank").index) == sorted(pub, key=pub.get)
+        assert ((col["lo"] <= col["score"]) & (col["score"] <= col["hi"])).all()
 
 
 def _gz(path, text):

@@ -23,3 +23,24 @@ def halogen_scores(records: pd.DataFrame, **_) -> dict[str, float]:
             "response_ratio": len(rates) / len(rows),
             "utility_score": float(np.mean([r[2] for r in rows])),
             "n_responses": float(len(rows))}
+
+
+def item_terms(records: pd.DataFrame, **_) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per item (numerator, denominator) of each figure: the figure of any sample of
+    items is sum(num) / sum(den) over it (lets leaderboards bootstrap in one numpy step)."""
+    n = len(records)
+    rate_sum, answered, responses, utility = (np.zeros(n) for _ in range(4))
+    for i, d in enumerate(records["detail"]):
+        if not isinstance(d, dict) or d.get("absent"):
+            continue
+        for abstained, rate, util in d.get("rows", []):
+            responses[i] += 1
+            utility[i] += util
+            if not abstained:
+                answered[i] += 1
+                rate_sum[i] += rate
+    return {"hallucination_score": (rate_sum, answered), "response_ratio": (answered, responses),
+            "utility_score": (utility, responses)}
+
+
+halogen_scores.item_terms = item_terms
