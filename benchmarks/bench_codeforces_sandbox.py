@@ -1,9 +1,11 @@
 """Codeforces verification speed: all reference solutions of the E2H-Codeforces sample
 on all their tests in the sandbox (tests/s), which pass, and the sandbox's per-run
-overhead against the same program run unsandboxed (same interpreter, same flags).
+overhead against the same program run unsandboxed (same interpreter, same flags), both
+with one box per run and with one box per program (what the verifier does).
 
-Usage: GENRANK_DATA=../shared/data python benchmarks/bench_codeforces_sandbox.py [--sample N]
-Writes a JSON summary to stdout (and to --out if given).
+Usage: GENRANK_DATA=../shared/data python benchmarks/bench_codeforces_sandbox.py
+       [--overhead-only] [--all-tests] [--out FILE]
+Writes a JSON summary to stdout (and to --out if given). The full run takes minutes.
 """
 
 from __future__ import annotations
@@ -123,12 +125,14 @@ def main() -> None:
         "tests_per_second": round(executed / elapsed, 2),
         "workers": ver.sandbox.workers, "accepted": sum(s.value == 1.0 for s in scores),
         "outcomes": by_reason,
-        "failing": {key: {"verdict": s.detail["verdict"], "needs_checker": s.detail["needs_checker"],
-                           "failed_test": s.detail.get("failed_test"),
-                           "cpu_s_max": round(s.detail["cpu_s_max"], 2)}
+        "failing": {key: {"verdict": s.detail["verdict"],
+                          "needs_checker": s.detail["needs_checker"],
+                          "failed_test": s.detail.get("failed_test"),
+                          "cpu_s_max": round(s.detail["cpu_s_max"], 2)}
                     for key, s in zip(keys, scores) if s.value != 1.0},
         "overhead": overhead(items, ver.sandbox, args.overhead_runs),
-        "isolation": isolation_report(), "loadavg": os.getloadavg(), "python": ver.sandbox.python, "cpus": os.cpu_count(),
+        "isolation": isolation_report(), "loadavg": os.getloadavg(),
+        "python": ver.sandbox.python, "cpus": os.cpu_count(),
     }
     text = json.dumps(summary, indent=2)
     print(text)

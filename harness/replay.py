@@ -48,11 +48,11 @@ def read_predictions(spec: TaskSpec, path: Path) -> pd.DataFrame:
     if not path.exists():
         raise GenrankError("predictions file not found", file=str(path), task=spec.name)
     frame = reader(path, spec)
-    if frame.empty:
-        raise GenrankError("the predictions hold no rows", file=str(path), task=spec.name)
     if "prediction" not in frame.columns or not ({"item_id", "source"} & set(frame.columns)):
         raise GenrankError("predictions need a 'prediction' and an 'item_id' or 'source' column",
                            file=str(path), task=spec.name, field="columns")
+    if frame.empty:
+        raise GenrankError("the predictions hold no rows", file=str(path), task=spec.name)
     return frame
 
 

@@ -13,7 +13,9 @@ Every run is a separate process tree started through a small bootstrap
   program keeps the caller's uid (no per-run process count; files the caller can
   write stay writable outside the mount masks).
 * ``socket`` mode (neither): plain rlimited child; the network is blocked only at
-  the Python socket level (bypassable by native code), files are not masked.
+  the Python socket level (bypassable by native code), files are not masked. As root
+  it still runs the program under a never-used uid (host files read-only to it, and
+  it can signal none of the host's processes).
 
 One box serves many runs of the same program (``run_python_tests``): the namespaces
 and mounts are set up once, then its init forks the program once per test case with
@@ -121,6 +123,7 @@ work = cfg.get("workdir") or "/tmp/work"
 ctl = _socket.socket(fileno=ctl_fd)
 def run_child(cfg, work, fds):
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         os.close(ctl_fd)
         for i, fd in enumerate(fds):
             os.dup2(fd, i)
@@ -205,13 +208,16 @@ def site_builtins():  # -S skips site, which gives programs exit() and quit(): a
 site_builtins()
 def fresh_workdir(first):
     if mode == "socket":
+        if first and cfg["uid"] is not None:
+            os.chown(work, cfg["uid"], cfg["uid"])
         if not first:
-            for root, dirs, files in os.walk(work, topdown=False):
-                for n in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-                    os.unlink(os.path.join(root, n))
-                for d in dirs:
-                    if not os.path.islink(os.path.join(root, d)):
-                        os.rmdir(os.path.join(root, d))
+            for root, dirs, files in os.walk(work, topdown=False):  # never follows links
+                for n in files + dirs:
+                    path = os.path.join(root, n)
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        os.rmdir(path)
+                    else:
+                        os.unlink(path)
     else:  # a new tmpfs per test case: nothing carries over, the size cap starts afresh
         if not first:
             check(libc.umount2(b"/tmp", 2), "umount /tmp")  # MNT_DETACH
@@ -236,6 +242,16 @@ def kill_leftovers(child):
     try:
         if mode == "socket":
             os.killpg(child, signal.SIGKILL)
+            if cfg["uid"] is not None and cfg["uid"] > 0:  # also any that left the group
+                killer = os.fork()
+                if killer == 0:
+                    try:
+                        os.setuid(cfg["uid"])
+                        if os.getuid() == cfg["uid"] and os.geteuid() == cfg["uid"]:
+                            os.kill(-1, signal.SIGKILL)  # as the run's uid: only its processes
+                    finally:
+                        os._exit(0)
+                os.waitpid(killer, 0)
         elif os.getpid() == 1:  # as the PID namespace's init: every other process in the box
             os.kill(-1, signal.SIGKILL)
     except OSError:
@@ -246,6 +262,7 @@ def kill_leftovers(child):
         except ChildProcessError:
             return
 def serve():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # signals from the box must not end init
     first = True
     while True:
         msg, fds = recv_fds()
@@ -405,7 +422,8 @@ class _Box:
 
     def __init__(self, sb: Sandbox, files, argv, inline, limits: Limits) -> None:
         self.mode, self.limits, self.dead = sb.mode, limits, False
-        uid = _next_uid() if sb.mode == "root" else None
+        # a never-used uid wherever we may switch to one (root, even without namespaces)
+        uid = _next_uid() if sb.mode != "userns" and os.geteuid() == 0 else None
         self.workdir = tempfile.mkdtemp(prefix="genrank-sbx-") if sb.mode == "socket" else None
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                "HOME": self.workdir or "/tmp/work", "TMPDIR": self.workdir or "/tmp/work",
@@ -427,11 +445,13 @@ class _Box:
         finally:
             os.close(cfg_r)
             theirs.close()
-        with os.fdopen(cfg_w, "wb") as f:
-            try:
-                f.write(marshal.dumps(cfg))
-            except BrokenPipeError:
-                pass
+        try:
+            if self.proc is not None:
+                _write_all(cfg_w, marshal.dumps(cfg))
+        except BrokenPipeError:  # the bootstrap died early: its status says why
+            pass
+        finally:
+            os.close(cfg_w)
 
     def run(self, stdin: str) -> RunResult:
         """One test case: hand the box its stdin/stdout/stderr, wait for the status."""
@@ -467,7 +487,7 @@ class _Box:
         extended while the box keeps burning CPU (it is starved by a loaded machine,
         not sleeping: RLIMIT_CPU will decide), up to 4x the wall limit, unless the box has
         used more CPU in all than one process may (several processes: a fork bomb)."""
-        hard, cpu_seen = deadline + 3 * wall_s, _tree_cpu(self.proc.pid)
+        hard, cpu_seen = deadline + 3 * wall_s, 0.0  # (boot start-up: a few ms of CPU)
         while True:
             left = deadline - time.perf_counter()
             if left > 0 and select.select([self.ctl], [], [], left)[0]:
@@ -484,11 +504,14 @@ class _Box:
     def close(self) -> None:
         """End the box: EOF on the control socket lets init exit (the kernel then
         kills anything left in its PID namespace); a box that does not, is killed."""
+        self.ctl.close()
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        self.ctl.close()
         if self.dead:
+            if self.mode == "socket":  # no namespace to end: the program has its own group
+                for p in _tree(proc.pid)[1:]:
+                    _killpg(p, only_own_group=True)
             _killpg(proc.pid)
         try:
             proc.wait(timeout=5)
@@ -501,28 +524,50 @@ class _Box:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _tree_cpu(pid: int) -> float | None:
-    """CPU seconds used so far by ``pid`` and all its descendants (None if unreadable)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total, todo = 0, [pid]
-    try:
-        while todo:
-            p = todo.pop()
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants that can be seen now."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo.extend(int(c) for c in f.read().split())
-    except (OSError, ValueError, IndexError):
-        return None if total == 0 else total / tick
-    return total / tick
+        except (OSError, ValueError):
+            pass
+    return out
 
 
-def _killpg(pid: int) -> None:
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by ``pid`` and all its descendants (None if unreadable)."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _killpg(pid: int, only_own_group: bool = False) -> None:
+    """SIGKILL the process group led by ``pid`` (with ``only_own_group``: only if ``pid``
+    leads one, else just ``pid``)."""
     try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
+        if only_own_group and os.getpgid(pid) != pid:
+            os.kill(pid, signal.SIGKILL)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
 
 
@@ -575,10 +620,10 @@ def _others_can_reach(path: str) -> bool:
 
 @lru_cache(maxsize=4)
 def default_python(mode: str) -> str:
-    """The interpreter for sandboxed Python: ours, unless the per-run uid (root mode)
-    cannot reach its standard library (e.g. a pyenv under a 0700 /root); then the
-    system's python3."""
-    if mode != "root":
+    """The interpreter for sandboxed Python: ours, unless the per-run uid (root, in
+    root or socket mode) cannot reach its standard library (e.g. a pyenv under a 0700
+    /root); then the system's python3."""
+    if mode == "userns" or os.geteuid() != 0:
         return sys.executable
     stdlib = os.path.dirname(os.__file__)
     if _others_can_reach(sys.executable) and _others_can_reach(stdlib):
@@ -607,18 +652,27 @@ def isolation_report(mode: str | None = None) -> dict[str, str]:
     """What the sandbox isolates on this machine, in words (for logs and reports)."""
     mode = mode or detect_mode()
     ns = mode in ("root", "userns")
+    own_uid = mode != "userns" and os.geteuid() == 0  # the run gets a never-used uid
+    if ns:
+        files = ("private tmpfs /tmp per test case (only writable place), world-writable "
+                 "dirs masked, " + ("runs as an unused uid: host files read-only" if own_uid
+                                    else "caller's uid: caller-writable files stay writable"))
+        procs = "PID namespace (leftovers killed after each case), fresh /proc, " + (
+            "RLIMIT_NPROC on a per-run uid" if own_uid else "no per-run process limit")
+    else:
+        files = "fresh temp dir as cwd (emptied between cases); " + (
+            "runs as an unused uid: only world-writable host files are writable" if own_uid
+            else "host files writable by the caller stay writable")
+        procs = ("process group killed after each case; " + (
+            "then every process of the run's uid, RLIMIT_NPROC on it" if own_uid
+            else "no per-run process limit"))
     return {
         "mode": mode,
         "network": "network namespace (no interfaces up)" if ns
         else "blocked at the Python socket level only (native code can bypass it)",
-        "filesystem": ("private tmpfs /tmp (only writable place), world-writable dirs masked, "
-                       + ("runs as an unused uid: host files read-only" if mode == "root"
-                          else "caller's uid: caller-writable files stay writable")) if ns
-        else "fresh temp dir as cwd; host files writable by the caller stay writable",
-        "processes": ("PID namespace (leftovers killed at exit), fresh /proc, "
-                      + ("RLIMIT_NPROC on a per-run uid" if mode == "root"
-                         else "no per-run process limit")) if ns
-        else "process group killed at exit; no per-run process limit",
-        "limits": "RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE (stdout/stderr too), no core, wall-time kill",
+        "filesystem": files,
+        "processes": procs,
+        "limits": "RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE (stdout/stderr too), no core, wall-time "
+                  "kill (extended while the program keeps using CPU)",
         "environment": "scrubbed (PATH, LANG, HOME, TMPDIR only)",
     }

@@ -215,8 +215,9 @@ def test_no_datasets_package_names_upstream(monkeypatch, tmp_path):
 
 def test_lichess_answer_san_only(monkeypatch, tmp_path):
     """A hub row with only ``answer_san`` still gets a UCI target."""
-    (tmp_path / "l.jsonl").write_text('{"puzzle_id": "s1", "rating": 0.1, "fen": '
-                                      '"6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", "answer_san": "Ra8#"}\n')
+    (tmp_path / "l.jsonl").write_text(
+        '{"puzzle_id": "s1", "rating": 0.1, "fen": "6k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1", '
+        '"answer_san": "Ra8#"}\n')
     monkeypatch.setenv("GENRANK_DATA", str(tmp_path))
     (it,) = load(Spec(), {"config": "E2H-Lichess", "path": "l.jsonl"})
     assert it.target == "a1a8" and it.difficulty == 0.1

@@ -28,6 +28,8 @@ from leaderboards.site import svg
 
 ALPHA = 0.05
 N_BOOT = 1000
+#: fewer shared items than this and no test is run (a bootstrap of 3 items means nothing)
+MIN_SHARED = 10
 
 
 def page_name(kind: str, name: str) -> str:
@@ -92,7 +94,7 @@ def _tests(col: Column) -> None:
     pairs = []
     for a, b in zip(order, order[1:]):
         both = m.loc[[a, b]].dropna(axis=1)
-        if both.shape[1] == 0:
+        if both.shape[1] < MIN_SHARED:
             continue
         x, y = both.loc[a].to_numpy(float), both.loc[b].to_numpy(float)
         binary = sig.is_binary(both.to_numpy())

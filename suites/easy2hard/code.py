@@ -118,7 +118,8 @@ class CodeforcesVerifier(Verifier):
             i, tests = chunk
             if self.stop and i in failed:
                 return
-            inputs, answers = items[i].fields["tests"]["inputs"], items[i].fields["tests"]["answers"]
+            tests_of = items[i].fields["tests"]
+            inputs, answers = tests_of["inputs"], tests_of["answers"]
 
             def keep_going(k: int, res: RunResult) -> bool:
                 t = tests[k]
