@@ -8,6 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def sha256_file(path) -> str:
+    """sha256 of a file's bytes, read in blocks (weights and records can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def stable_hash(value: Any) -> str:
     """sha256 of a canonical JSON (or raw str) rendering; used for every content hash."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)

@@ -17,7 +17,6 @@ that changes it, so CSVs are regenerated from the database alone, byte-identical
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -32,7 +31,7 @@ import pandas as pd
 
 from harness.errors import GenrankError
 from harness.runstore import RunDir, atomic_write
-from harness.types import stable_hash
+from harness.types import sha256_file, stable_hash
 
 SCHEMA_VERSION = 1
 #: interval settings of every stored cell (the defaults of ``genrank leaderboard``)
@@ -131,14 +130,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # -- verification --------------------------------------------------------------------------

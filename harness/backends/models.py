@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import GenrankError
+from harness.types import sha256_file
 
 DEFAULT_MODEL = "smollm2-135m"
 GGUF_ALIASES = {
@@ -41,14 +42,6 @@ class ModelRef:
     source: str  # "alias", "folder" or "hub"
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def content_hash(path: Path) -> str:
     """sha256 over the weight (and config/tokenizer) files, memoised by size and mtime."""
     files = [path] if path.is_file() else sorted(
@@ -64,7 +57,7 @@ def content_hash(path: Path) -> str:
     for f in files:
         st = f.stat()
         key = f"{f.resolve()}:{st.st_size}:{st.st_mtime_ns}"
-        digest = memo.get(key) or _sha256_file(f)
+        digest = memo.get(key) or sha256_file(f)
         memo[key] = digest
         h.update(f.relative_to(path).as_posix().encode() if path.is_dir() else b"")
         h.update(digest.encode())
