@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.sandbox import Sandbox, isolation_report  # noqa: E402
-from suites.easy2hard.code import CodeforcesVerifier  # noqa: E402
+from suites.easy2hard.code import CodeforcesVerifier, reference_predictions  # noqa: E402
 from suites.easy2hard.loaders import rows_to_items, _read_file  # noqa: E402
 from harness.data import data_root  # noqa: E402
 
@@ -98,12 +98,7 @@ def main() -> None:
                           "loadavg": os.getloadavg()}, indent=2))
         return
     ver = CodeforcesVerifier(cpu_s=10, stop_at_first_failure=not args.all_tests)
-    preds, its, keys = [], [], []
-    for it in items:
-        for k, sol in enumerate(it.fields["reference_solutions"]):
-            preds.append(f"```python\n{sol}\n```")
-            its.append(it)
-            keys.append(f"{it.id}#{k}")
+    preds, its, keys = reference_predictions(items)
     n_tests = sum(len(it.fields["tests"]["inputs"]) for it in its)
     t0 = time.perf_counter()
     scores = ver.score_many(preds, its)

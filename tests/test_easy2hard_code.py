@@ -10,7 +10,8 @@ import pytest
 
 import suites.easy2hard  # noqa: F401
 from harness.types import Item
-from suites.easy2hard.code import CodeforcesVerifier, extract_program, outputs_match
+from suites.easy2hard.code import (CodeforcesVerifier, extract_program, outputs_match,
+                                   reference_predictions)
 from suites.easy2hard.loaders import _read_file, rows_to_items
 
 SAMPLE = "easy2hard/E2H-Codeforces.sample.json"
@@ -100,12 +101,7 @@ def _failing(items: list[Item]) -> dict[str, str]:
     """Run every reference solution of ``items`` (10 s CPU per test, stop at a solution's
     first failed test); the failing ones, keyed problem#k, with the kind of failure."""
     ver = CodeforcesVerifier(cpu_s=10)
-    preds, its, keys = [], [], []
-    for it in items:
-        for k, sol in enumerate(it.fields["reference_solutions"]):
-            preds.append(f"```python\n{sol}\n```")
-            its.append(it)
-            keys.append(f"{it.id}#{k}")
+    preds, its, keys = reference_predictions(items)
     scores = ver.score_many(preds, its)
     return {key: ("needs_checker" if it.meta["needs_checker"] else s.detail["verdict"])
             for key, s, it in zip(keys, scores, its) if s.value != 1.0}

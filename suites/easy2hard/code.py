@@ -74,6 +74,17 @@ def checker_reason(statement: str, answers: Sequence[str],
 
 
 @verifier
+def reference_predictions(items: Sequence[Item]) -> tuple[list[str], list[Item], list[str]]:
+    """Each item's accepted reference solutions as model-style outputs, keyed problem#k."""
+    preds, its, keys = [], [], []
+    for it in items:
+        for k, sol in enumerate(it.fields["reference_solutions"]):
+            preds.append(f"```python\n{sol}\n```")
+            its.append(it)
+            keys.append(f"{it.id}#{k}")
+    return preds, its, keys
+
+
 class CodeforcesVerifier(Verifier):
     """Params: ``cpu_s`` (default 10), ``memory_mb`` (512), ``tolerance`` (1e-6),
     ``stop_at_first_failure`` (True: a failed test ends the item's runs)."""
