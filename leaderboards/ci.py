@@ -19,7 +19,8 @@ def wilson(successes: float, n: int, confidence: float = 0.95) -> tuple[float, f
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # rounding drops float noise such as 5.6e-17 for an all-wrong task
+    return max(0.0, round(centre - half, 12)), min(1.0, round(centre + half, 12))
 
 
 def bootstrap_mean(scores: np.ndarray, confidence: float = 0.95, n_boot: int = 1000,
