@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("GENRANK_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 from harness.sandbox import Sandbox, isolation_report  # noqa: E402
 from suites.easy2hard.code import CodeforcesVerifier, reference_predictions  # noqa: E402

@@ -10,12 +10,14 @@ compares the figures with published_scores/ where they exist.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("GENRANK_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 from harness.data import data_root  # noqa: E402
 from harness.replay import score_predictions  # noqa: E402
