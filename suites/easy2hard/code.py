@@ -73,7 +73,6 @@ def checker_reason(statement: str, answers: Sequence[str],
     return None
 
 
-@verifier
 def reference_predictions(items: Sequence[Item]) -> tuple[list[str], list[Item], list[str]]:
     """Each item's accepted reference solutions as model-style outputs, keyed problem#k."""
     preds, its, keys = [], [], []
@@ -85,6 +84,7 @@ def reference_predictions(items: Sequence[Item]) -> tuple[list[str], list[Item],
     return preds, its, keys
 
 
+@verifier
 class CodeforcesVerifier(Verifier):
     """Params: ``cpu_s`` (default 10), ``memory_mb`` (512), ``tolerance`` (1e-6),
     ``stop_at_first_failure`` (True: a failed test ends the item's runs)."""
