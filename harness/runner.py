@@ -91,16 +91,17 @@ def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[
              cache: GenerationCache, model_hash: str) -> tuple[list[str], int]:
     """Outputs for a chunk: cached ones reused, the rest generated and cached at once."""
     cfg = plan_.config
-    if plan_.spec.output_type == "multiple_choice":
-        settings = {"mode": "loglikelihood"}
-        keys = [cache_key(model_hash, p, settings) for p in prompts]
+    multiple_choice = plan_.spec.output_type == "multiple_choice"
+    if multiple_choice:  # the options are part of the question: they belong in the key
+        keys = [cache_key(model_hash, p, {"mode": "loglikelihood",
+                                          "choices": [str(c) for c in it.fields["choices"]]})
+                for p, it in zip(prompts, items)]
     else:
-        settings = cfg.as_dict()
-        keys = [cache_key(model_hash, p, settings) for p in prompts]
+        keys = [cache_key(model_hash, p, cfg.as_dict()) for p in prompts]
     hits = cache.get_many(keys)
     miss = [i for i, k in enumerate(keys) if k not in hits]
     if miss:
-        if plan_.spec.output_type == "multiple_choice":
+        if multiple_choice:
             new = [_choose(backend, prompts[i], items[i]) for i in miss]
         else:
             new = backend.generate([prompts[i] for i in miss], cfg)

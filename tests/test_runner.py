@@ -121,3 +121,29 @@ def test_torn_journal_line_is_ignored(tmp_path):
     assert set(run.read_journal("t")) == {"a"}
     run.append_journal("t", [{"item_id": "c", "score": 0.0}])
     assert set(run.read_journal("t")) == {"a", "c"}
+
+
+def test_multiple_choice_cache_keys_include_the_options(tmp_path):
+    """Two items with the same prompt but different options must not share a cached answer."""
+    from harness.cache import GenerationCache
+    from harness.runner import TaskPlan, _outputs
+    from harness.spec import load_specs
+    from harness.types import GenerationConfig, Item
+
+    class LongestOption:  # a stand-in that prefers the longest continuation
+        calls = 0
+
+        def loglikelihood(self, pairs):
+            self.calls += len(pairs)
+            return [float(len(cont)) for _, cont in pairs]
+
+    spec = load_specs()["scangen_simple"]
+    spec = spec.__class__(**{**spec.__dict__, "output_type": "multiple_choice"})
+    items = [Item("a", {"choices": ["x", "yyy"]}, "yyy"), Item("b", {"choices": ["zzzz", "w"]}, "w")]
+    plan_ = TaskPlan(spec, items, ["same prompt"] * 2, GenerationConfig(), None)
+    cache = GenerationCache(tmp_path / "c.sqlite")
+    backend = LongestOption()
+    outs, generated = _outputs(backend, plan_, plan_.prompts, items, cache, "h")
+    assert outs == ["yyy", "zzzz"] and generated == 2
+    again, generated = _outputs(backend, plan_, plan_.prompts, items, cache, "h")
+    assert again == outs and generated == 0 and backend.calls == 4
