@@ -27,6 +27,11 @@ def heatmap(mat: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_yticks(range(len(mat)), mat.index, fontsize=6)
     ax.set_title(title)
     fig.colorbar(im, ax=ax, shrink=0.6)
+    _save(plt, fig, path)
+
+
+def _save(plt, fig, path: Path) -> None:
+    """Every report figure is laid out, written at the same resolution, and freed."""
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -39,9 +44,7 @@ def zscore_bars(z: pd.DataFrame, path: Path) -> None:
     ax.barh(z["benchmark"], z["z_score"], color=np.where(z["z_score"] < 0, "#c44", "#48c"))
     ax.tick_params(axis="y", labelsize=6)
     ax.set_xlabel("z-score of Kendall tau with the aggregate")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def granularity_plot(summary: pd.DataFrame, path: Path) -> None:
@@ -52,9 +55,7 @@ def granularity_plot(summary: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel("models in subset (k)")
     ax.set_ylabel("Kendall tau with the aggregate")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def rank_interval_plot(ranks: pd.DataFrame, path: Path) -> None:
@@ -66,9 +67,7 @@ def rank_interval_plot(ranks: pd.DataFrame, path: Path) -> None:
     ax.set_yticks(range(len(r)), r["model"], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("rank (95 % item-bootstrap interval)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def curve_plot(curve: pd.DataFrame, path: Path) -> None:
@@ -79,9 +78,7 @@ def curve_plot(curve: pd.DataFrame, path: Path) -> None:
     ax.set_xlabel("difficulty bin (1 = easiest)")
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str] | None = None,
