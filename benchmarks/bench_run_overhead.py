@@ -9,6 +9,7 @@ two so machine noise hits both, and the wall time of a repeated (fully cached) r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -58,8 +59,7 @@ def main() -> None:
     spec = load_specs()[args.task]
     opts = RunOptions(limit=args.n, max_new_tokens=args.max_new_tokens, progress=False)
     # no stop strings, so both sides generate exactly the same number of tokens
-    spec = spec.__class__(**{**spec.__dict__, "generation": spec.generation.__class__(
-        **{**spec.generation.__dict__, "stop": ()})})
+    spec = dataclasses.replace(spec, generation=dataclasses.replace(spec.generation, stop=()))
     (task_plan,) = plan([spec], opts)
     backend = load_backend(args.model, batch_size=args.batch_size)
     bare_loop(backend, task_plan.prompts[:2], 4, 2)  # warm-up

@@ -125,6 +125,8 @@ def test_torn_journal_line_is_ignored(tmp_path):
 
 def test_multiple_choice_cache_keys_include_the_options(tmp_path):
     """Two items with the same prompt but different options must not share a cached answer."""
+    import dataclasses
+
     from harness.cache import GenerationCache
     from harness.runner import TaskPlan, _outputs
     from harness.spec import load_specs
@@ -138,7 +140,7 @@ def test_multiple_choice_cache_keys_include_the_options(tmp_path):
             return [float(len(cont)) for _, cont in pairs]
 
     spec = load_specs()["scangen_simple"]
-    spec = spec.__class__(**{**spec.__dict__, "output_type": "multiple_choice"})
+    spec = dataclasses.replace(spec, output_type="multiple_choice")
     items = [Item("a", {"choices": ["x", "yyy"]}, "yyy"), Item("b", {"choices": ["zzzz", "w"]}, "w")]
     plan_ = TaskPlan(spec, items, ["same prompt"] * 2, GenerationConfig(), None)
     cache = GenerationCache(tmp_path / "c.sqlite")
