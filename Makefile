@@ -28,6 +28,7 @@ demo: install
 	$(BIN)/genrank leaderboard runs -o runs/leaderboard.csv
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q --durations=20
 
 bench: install

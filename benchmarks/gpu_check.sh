@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 export GENRANK_DATA=${GENRANK_DATA:-$(cd .. && pwd)/shared/data}
-GENRANK_CACHE=$WORK/c-hf   $PY -m harness.cli run --model "$MODEL"      --task "$TASK" --limit "$LIMIT" -o "$WORK/hf" --name hf --no-progress
-GENRANK_CACHE=$WORK/c-vllm $PY -m harness.cli run --model "vllm:$MODEL" --task "$TASK" --limit "$LIMIT" -o "$WORK/vllm" --name vllm --no-progress
+GENRANK_CACHE=$WORK/c-hf   $PY -m genrank.cli run --model "$MODEL"      --task "$TASK" --limit "$LIMIT" -o "$WORK/hf" --name hf --no-progress
+GENRANK_CACHE=$WORK/c-vllm $PY -m genrank.cli run --model "vllm:$MODEL" --task "$TASK" --limit "$LIMIT" -o "$WORK/vllm" --name vllm --no-progress
 GENRANK_CACHE=$WORK/c-raw $PY - "$MODEL" "$TASK" "$LIMIT" "$WORK" <<'PYEOF'
 import json, sys, time
 from pathlib import Path

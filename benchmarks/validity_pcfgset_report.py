@@ -53,7 +53,7 @@ def replay(out: Path, splits: dict[str, str]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness.cli import main as genrank
+    from genrank.cli import main as genrank
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", default="validity_pcfgset")

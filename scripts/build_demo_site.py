@@ -34,7 +34,7 @@ PCFG_ARCHS = ("convs2s", "lstms2s", "transformer")
 def genrank(*args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "genrank.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"genrank {' '.join(args)} failed:\n{proc.stderr[-3000:]}")

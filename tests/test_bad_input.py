@@ -13,7 +13,7 @@ import pytest
 
 
 def genrank(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "genrank.cli", *args], capture_output=True,
                           text=True, env={**os.environ, **(env or {})})
 
 

@@ -97,7 +97,7 @@ def test_leaderboard_of_replayed_runs(replay_dir, data_file, tmp_path):
     hallucination score (lower is better), in the published scores' order."""
     import pandas as pd
 
-    from harness.cli import main
+    from genrank.cli import main
     assert main(["leaderboard", str(replay_dir), "-o", str(tmp_path / "lb.csv")]) == 0
     table = pd.read_csv(tmp_path / "lb.csv")
     assert sorted(table["model"]) == sorted(MODELS)

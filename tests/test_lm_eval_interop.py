@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from genrank.cli import main
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 TASK, LIMIT, TOKENS = "scan_simple", 2, 8

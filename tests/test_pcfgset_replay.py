@@ -33,7 +33,7 @@ def pcfg_runs(tmp_path_factory):
 
 def test_leaderboard_reproduces_published_means(pcfg_runs, tmp_path):
     csv = tmp_path / "lb.csv"
-    subprocess.run([sys.executable, "-m", "harness.cli", "leaderboard", str(pcfg_runs),
+    subprocess.run([sys.executable, "-m", "genrank.cli", "leaderboard", str(pcfg_runs),
                     "-o", str(csv)], check=True, capture_output=True)
     lb = pd.read_csv(csv).set_index("model")
     for arch, published in ARCHS.items():
@@ -63,7 +63,7 @@ def test_run_directory_format(pcfg_runs, data_file):
 
 def test_score_cli_writes_a_run(data_file, tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "score", "--task", "pcfgset_test", "--predictions",
+        [sys.executable, "-m", "genrank.cli", "score", "--task", "pcfgset_test", "--predictions",
          str(data_file(PRED.format(arch="convs2s", run=2))), "--model-name", "convs2s-run2",
          "-o", str(tmp_path)], capture_output=True, text=True, check=True)
     assert "convs2s-run2" in out.stdout

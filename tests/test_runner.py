@@ -20,7 +20,7 @@ N = 24
 
 
 def genrank(*args, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "genrank.cli", *args], capture_output=True,
                           text=True, env=env, **kw)
 
 
@@ -85,7 +85,7 @@ def test_kill_9_then_resume_generates_each_item_once(tiny_model_dir, tmp_path, e
     assert reference.returncode == 0, reference.stderr
     out = tmp_path / "runs"
     journal = out / tiny_model_dir.name / "journal" / "scangen_simple.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli",
+    proc = subprocess.Popen([sys.executable, "-m", "genrank.cli",
                              *run_args(tiny_model_dir, out, 64)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from genrank.cli import main
 from leaderboards import db
 from tests.test_db import TASK, make_run
 

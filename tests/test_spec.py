@@ -81,7 +81,7 @@ def test_invalid_yaml_names_the_line(tmp_path):
 
 def test_genrank_tasks_lists_every_task_quickly():
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "harness.cli", "tasks"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "genrank.cli", "tasks"], capture_output=True,
                          text=True, check=True)
     elapsed = time.perf_counter() - start
     names = {line.split()[0] for line in out.stdout.splitlines()[1:]}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.cli import main
+from genrank.cli import main
 from leaderboards import db
 
 TASK = "scangen_simple"
@@ -66,7 +66,7 @@ def test_bad_checkpoint_one_line_nothing_written(tmp_path, tiny_model_dir, capsy
 
 
 def test_too_big_for_memory(tmp_path, tiny_model_dir, capsys, monkeypatch, isolated_cache):
-    monkeypatch.setattr("harness.commands.submit.available_memory", lambda device: (1000, "RAM"))
+    monkeypatch.setattr("genrank.commands.submit.available_memory", lambda device: (1000, "RAM"))
     assert main(["submit", str(tiny_model_dir), *_args(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "needs about" in err and "GiB of RAM is free" in err and "\n" not in err

@@ -186,7 +186,7 @@ def test_granularity_top_and_bottom_subsets(catalog):
 
 
 def test_cli_writes_report(catalog, tmp_path):
-    from harness.cli import main
+    from genrank.cli import main
     root = catalog[0]
     assert main(["validity", str(root), "-o", str(tmp_path), "--n-boot", "200", "--k", "5,10"]) == 0
     for name in ("pairwise_concordance.csv", "agreement_with_aggregate.csv", "granularity.csv",

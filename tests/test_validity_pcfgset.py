@@ -38,7 +38,7 @@ def _squash(s: pd.Series) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def pcfg(tmp_path_factory):
-    from harness.cli import main
+    from genrank.cli import main
     from harness.replay import score_predictions
     from harness.spec import load_specs
 

@@ -14,14 +14,14 @@ import sys
 from harness.errors import GenrankError
 
 COMMANDS = [
-    "harness.commands.tasks",
-    "harness.commands.run",
-    "harness.commands.score",
-    "harness.commands.lm_eval",
-    "harness.commands.submit",
-    "harness.commands.site",
-    "leaderboards.commands",
-    "leaderboards.validity.cli",
+    "genrank.commands.tasks",
+    "genrank.commands.run",
+    "genrank.commands.score",
+    "genrank.commands.lm_eval",
+    "genrank.commands.submit",
+    "genrank.commands.site",
+    "genrank.commands.leaderboard",
+    "genrank.commands.validity",
 ]
 
 
