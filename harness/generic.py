@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.registry import Verifier, metric, verifier
+from harness.registry import Verifier, metric, terms_of, verifier
 from harness.types import Item, Score
 
 _WS = re.compile(r"\s+")
@@ -49,26 +49,70 @@ def accuracy(records, **_: Any) -> dict[str, float]:
     return {"accuracy": float(records["score"].mean()) if len(records) else math.nan}
 
 
+@terms_of(accuracy)
+def _accuracy_terms(records, **_: Any):
+    score = records["score"].to_numpy(dtype=float)
+    return {"accuracy": (score, np.ones(len(score)))}
+
+
+def _meta_values(records, field: str):
+    return records["meta"].map(lambda m: m.get(field) if isinstance(m, dict) else None)
+
+
 @metric("accuracy_by")
 def accuracy_by(records, field: str, **_: Any) -> dict[str, float]:
     """Mean score per value of a meta field (e.g. COGS's generalisation category)."""
-    col = records["meta"].map(lambda m: m.get(field) if isinstance(m, dict) else None)
+    col = _meta_values(records, field)
     return {f"accuracy[{field}={k}]": float(v)
             for k, v in records["score"].groupby(col).mean().sort_index().items()}
+
+
+@terms_of(accuracy_by)
+def _accuracy_by_terms(records, field: str, **_: Any):
+    col = _meta_values(records, field)
+    score = records["score"].to_numpy(dtype=float)
+    out = {}
+    for k in records["score"].groupby(col).mean().sort_index().index:
+        member = (col == k).to_numpy(dtype=float)
+        out[f"accuracy[{field}={k}]"] = (score * member, member)
+    return out
+
+
+def _difficulty_bins(records, bins: int):
+    """(edges, bin index per item or -1) of the difficulty quantile bins; None if no item
+    has a difficulty."""
+    diff = records["difficulty"].astype(float)
+    ok = diff.notna().to_numpy()
+    if ok.sum() == 0:
+        return None
+    edges = np.unique(np.quantile(diff[ok], np.linspace(0, 1, bins + 1)))
+    idx = np.full(len(diff), -1)
+    idx[ok] = np.clip(np.searchsorted(edges, diff[ok], side="right") - 1, 0, len(edges) - 2)
+    return edges, idx
 
 
 @metric("accuracy_by_difficulty")
 def accuracy_by_difficulty(records, bins: int = 5, **_: Any) -> dict[str, float]:
     """Accuracy per difficulty quantile bin; bin edges are reported alongside."""
-    diff = records["difficulty"].astype(float)
-    ok = diff.notna()
-    if ok.sum() == 0:
+    found = _difficulty_bins(records, bins)
+    if found is None:
         return {}
-    edges = np.unique(np.quantile(diff[ok], np.linspace(0, 1, bins + 1)))
-    idx = np.clip(np.searchsorted(edges, diff[ok], side="right") - 1, 0, len(edges) - 2)
+    edges, idx = found
+    score = records["score"].to_numpy(dtype=float)
     out: dict[str, float] = {}
     for b in range(len(edges) - 1):
         sel = idx == b
         out[f"acc_bin{b + 1}[{edges[b]:.6g},{edges[b + 1]:.6g}]"] = (
-            float(records["score"][ok][sel].mean()) if sel.any() else math.nan)
+            float(score[sel].mean()) if sel.any() else math.nan)
     return out
+
+
+@terms_of(accuracy_by_difficulty)
+def _accuracy_by_difficulty_terms(records, bins: int = 5, **_: Any):
+    found = _difficulty_bins(records, bins)
+    if found is None:
+        return {}
+    edges, idx = found
+    score = records["score"].to_numpy(dtype=float)
+    return {f"acc_bin{b + 1}[{edges[b]:.6g},{edges[b + 1]:.6g}]":
+            (score * (idx == b), (idx == b).astype(float)) for b in range(len(edges) - 1)}

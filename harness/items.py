@@ -24,6 +24,11 @@ def load_items(spec: TaskSpec, limit: int | None = None) -> list[Item]:
                            field="loader")
     if not items:
         raise GenrankError("the task has no items", file=spec.file, task=spec.name, field="source")
+    if "dataset_digest" not in spec.__dict__:  # memoised on the (frozen) spec, as cached_property does
+        from harness.runspec import item_digest
+
+        spec.__dict__["dataset_digest"] = item_digest(items)
+        spec.__dict__["n_dataset"] = len(items)
     return items[:limit] if limit else items
 
 

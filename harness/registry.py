@@ -64,8 +64,27 @@ def loader(name: str):
     return _register(LOADERS, name)
 
 
-def metric(name: str):
-    return _register(METRICS, name)
+def metric(name: str, *, version: str = "1"):
+    """Register ``fn(records, **params) -> {figure: value}``.
+
+    Every metric also gives its figures as per-item terms (``@terms_of(fn)``), stored in
+    the records, so analysis recomputes figures and intervals from the run store alone.
+    Bump ``version`` when what it computes changes: it is part of the task version.
+    """
+    def deco(fn):
+        fn.version = version
+        return _register(METRICS, name)(fn)
+    return deco
+
+
+def terms_of(metric_fn):
+    """Attach ``terms(records, **params) -> {figure: (num, den[, reducer])}`` to a metric:
+    per item, a numerator and a denominator whose sums over any set of items give the
+    figure (see harness.terms for the reducers)."""
+    def deco(terms_fn):
+        metric_fn.item_terms = terms_fn
+        return terms_fn
+    return deco
 
 
 def prediction_reader(name: str):

@@ -19,6 +19,7 @@ from harness import registry
 from harness.errors import GenrankError
 from harness.items import load_items
 from harness.runs import finish_task, open_run, run_name
+from harness.runspec import resolved
 from harness.runstore import RunDir, make_records
 from harness.spec import TaskSpec
 from harness.types import Item, stable_hash
@@ -149,6 +150,8 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
                        backend={"name": "replay"}, seed=seed_v, variant=variant)
         finish_task(run, spec, records, {
             "predictions_file": str(path), "predictions_sha256": source_hash,
-            "verifier": verifier.describe()})
+            "verifier": verifier.describe(),
+            "runspec": resolved(spec, matched, spec.generation,
+                                {"kind": "replay", "predictions_sha256": source_hash})})
         runs.append(run)
     return runs

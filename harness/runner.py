@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness import registry
-from harness.backends.base import Backend
+from harness.backends.base import Backend, backend_key, backend_numerics
 from harness.cache import GenerationCache, cache_key
 from harness.errors import DataMissing, GenrankError
 from harness.items import load_items, render_prompts
 from harness.runs import finish_task, open_run, run_name
+from harness.runspec import resolved
 from harness.runstore import RunDir, make_record
 from harness.spec import TaskSpec, validate
 from harness.types import GenerationConfig, Item, stable_hash
@@ -89,6 +90,7 @@ def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
 
 def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[Item],
              cache: GenerationCache, model_hash: str) -> tuple[list[str], int]:
+    # model_hash: backend_key (weights + numerics), so another dtype never reuses outputs
     """Outputs for a chunk: cached ones reused, the rest generated and cached at once."""
     cfg = plan_.config
     multiple_choice = plan_.spec.output_type == "multiple_choice"
@@ -120,7 +122,10 @@ def _choose(backend: Backend, prompt: str, item: Item) -> str:
 def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCache,
              stats: RunStats, bar=None, chunk: int = 64) -> dict[str, float]:
     spec, ident = plan_.spec, backend.identity()
+    numerics = backend_numerics(backend)
+    outputs_key = backend_key(ident["content_hash"], numerics)
     config_hash = stable_hash({"spec": spec.spec_hash, "model": ident["content_hash"],
+                               "backend": outputs_key,
                                "generation": plan_.config.as_dict()})[:16]
     done = {k: r for k, r in run.read_journal(spec.name).items()
             if r.get("config_hash") == config_hash}
@@ -133,8 +138,7 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         idx = todo[start:start + chunk]
         items = [plan_.items[i] for i in idx]
         prompts = [plan_.prompts[i] for i in idx]
-        outputs, generated = _outputs(backend, plan_, prompts, items, cache,
-                                      ident["content_hash"])
+        outputs, generated = _outputs(backend, plan_, prompts, items, cache, outputs_key)
         stats.generated += generated
         stats.cached += len(idx) - generated
         scores = plan_.verifier.score_many(outputs, items)
@@ -147,9 +151,11 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
             bar.update(len(idx))
     records = [{k: v for k, v in done[it.id].items() if k != "config_hash"}
                for it in plan_.items]
+    runspec = resolved(spec, plan_.items, plan_.config, {**numerics, "key": outputs_key})
     return finish_task(run, spec, records, {
         "generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
-        "fewshot": spec.fewshot, "limit": len(plan_.items), "config_hash": config_hash})
+        "fewshot": spec.fewshot, "limit": len(plan_.items), "config_hash": config_hash,
+        "runspec": runspec})
 
 
 def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
@@ -158,9 +164,11 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     from tqdm import tqdm
 
     ident = backend.identity()
+    numerics = backend_numerics(backend)
     path = Path(out_dir) / run_name(name or ident["name"], seed=opts.seed)
     run = open_run(path, {**ident, "name": name or ident["name"]},
-                   backend={"name": backend.kind, **backend.settings()}, seed=opts.seed)
+                   backend={"name": backend.kind, **backend.settings()}, seed=opts.seed,
+                   numerics=numerics)
     stats, start = RunStats(), time.perf_counter()
     cache = GenerationCache()
     total = sum(len(p.items) for p in plans)
@@ -175,6 +183,8 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     meta.setdefault("history", []).append({
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
         "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
-        "tasks": [p.spec.name for p in plans]})
+        "tasks": [p.spec.name for p in plans],
+        "backend": {"name": backend.kind, "numerics": numerics,
+                    "key": backend_key(ident["content_hash"], numerics)}})
     run.write_metadata(meta)
     return run, stats

@@ -26,6 +26,8 @@ from harness.types import stable_hash
 RECORD_COLUMNS = ["task", "item_id", "prompt", "prediction", "target", "score", "extracted",
                   "difficulty", "meta", "detail", "prompt_hash", "prediction_hash",
                   "target_hash", "spec_hash"]
+#: per-item metric terms (see harness.terms), beside the record columns
+TERM_COLUMNS = ("term_num", "term_den")
 
 
 def make_record(task: str, spec_hash: str, item, prompt: str, prediction: str, score) -> dict:
@@ -146,36 +148,87 @@ class RunDir:
     def records_path(self, task: str) -> Path:
         return self.path / "records" / f"{task}.parquet"
 
-    def write_records(self, task: str, records: list[dict] | pd.DataFrame) -> pd.DataFrame:
-        """Records (dicts, or a frame from make_records) to parquet; the frame back."""
+    def write_records(self, task: str, records: list[dict] | pd.DataFrame,
+                      terms=None) -> pd.DataFrame:
+        """Records (dicts, or a frame from make_records) to parquet, with the metrics'
+        per-item terms (harness.terms.Terms) when given; the frame back."""
         df = records if isinstance(records, pd.DataFrame) else records_frame(records)
         flat = df.assign(meta=_dumps_column(df["meta"]), detail=_dumps_column(df["detail"]))
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(flat, preserve_index=False)
+        if terms is not None:
+            for name, matrix in zip(TERM_COLUMNS, (terms.num, terms.den)):
+                table = table.append_column(name, _list_column(matrix))
         path = self.records_path(task)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".parquet.tmp")
-        flat.to_parquet(tmp, index=False)
+        pq.write_table(table, tmp)
         os.replace(tmp, path)
         return df
 
     def tasks(self) -> list[str]:
         return sorted(p.stem for p in (self.path / "records").glob("*.parquet"))
 
-    def read_records(self, task: str | None = None) -> pd.DataFrame:
-        """Per-item records (all tasks if none named) with meta/detail as dicts."""
+    def read_table(self, task: str, columns: Sequence[str] | None = None):
+        """The one reader of a records file: a pyarrow Table of ``columns`` (all if None;
+        a column the file lacks is left out), or one error line if missing or damaged."""
+        import pyarrow.parquet as pq
+
+        path = self.records_path(task)
+        try:
+            if columns is not None:
+                have = set(pq.read_schema(path).names)
+                columns = [c for c in columns if c in have]
+            return pq.read_table(path, columns=columns)
+        except FileNotFoundError:
+            raise GenrankError("records missing", file=str(path), task=task) from None
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise GenrankError(f"unreadable records: {exc}", file=str(path), task=task) from None
+
+    def read_records(self, task: str | None = None, columns: Sequence[str] | None = None
+                     ) -> pd.DataFrame:
+        """Per-item records (all tasks if none named) with meta/detail as dicts; only
+        ``columns`` when named (default: the record columns, not the metric terms)."""
         tasks = [task] if task else self.tasks()
-        frames = []
-        for t in tasks:
-            path = self.records_path(t)
-            try:
-                frames.append(pd.read_parquet(path))
-            except FileNotFoundError:
-                raise GenrankError("records missing", file=str(path), task=t) from None
-            except Exception as exc:  # pyarrow raises several types for damaged files
-                raise GenrankError(f"unreadable records: {exc}", file=str(path), task=t) from None
+        frames = [self.read_table(t, list(columns or RECORD_COLUMNS)).to_pandas() for t in tasks]
         if not frames:
             return records_frame([])
-        df = pd.concat(frames, ignore_index=True)
-        return df.assign(meta=df["meta"].map(_loads), detail=df["detail"].map(_loads))
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for col in ("meta", "detail"):
+            if col in df.columns:
+                df[col] = df[col].map(_loads)
+        return df
+
+    def read_terms(self, task: str, meta: dict | None = None):
+        """The task's per-item metric terms (harness.terms.Terms), or None when the run
+        predates them (genrank 0.1; ``genrank migrate`` adds them)."""
+        import numpy as np
+
+        from harness.terms import Terms
+
+        meta = meta if meta is not None else self.read_metadata()
+        described = meta.get("tasks", {}).get(task, {}).get("terms")
+        if not described:
+            return None
+        table = self.read_table(task, list(TERM_COLUMNS))
+        if table.num_columns != 2:
+            return None
+        k = len(described["figures"])
+        num, den = (np.asarray(table.column(c).combine_chunks().flatten(), dtype=float)
+                    .reshape(table.num_rows, k) for c in TERM_COLUMNS)
+        return Terms(list(described["figures"]), list(described["reducers"]), num, den)
+
+    def count_records(self, task: str) -> int:
+        """Rows of a records file, from its footer (reads no column)."""
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(self.records_path(task)).metadata.num_rows
+        except Exception as exc:  # missing or damaged: one line
+            raise GenrankError(f"unreadable records: {exc}", file=str(self.records_path(task)),
+                               task=task) from None
 
     def read_scores(self) -> dict[str, dict[str, float]]:
         path = self.path / "scores.json"
@@ -183,6 +236,14 @@ class RunDir:
 
     def write_scores(self, scores: dict[str, dict[str, float]]) -> None:
         write_json(self.path / "scores.json", scores)
+
+
+def _list_column(matrix):
+    """An (items x k) float matrix as one parquet column of fixed-size lists."""
+    import pyarrow as pa
+
+    flat = pa.array(matrix.reshape(-1), type=pa.float64())
+    return pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1])
 
 
 def records_frame(records: list[dict]) -> pd.DataFrame:

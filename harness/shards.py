@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from harness.backends.base import backend_numerics
 from harness.errors import GenrankError
 from harness.runner import RunOptions, RunStats, TaskPlan, plan, run_tasks
 from harness.runs import open_run, run_name
@@ -57,8 +58,10 @@ def shard_name(index: int, count: int) -> str:
     return f"shard{index}of{count}"
 
 
-def shard_key(plans: Sequence[TaskPlan], index: int, count: int, model_hash: str) -> str:
-    return stable_hash({"model": model_hash, "tasks": [
+def shard_key(plans: Sequence[TaskPlan], index: int, count: int, model_hash: str,
+              options: dict[str, Any] | None = None) -> str:
+    """What a shard computes: another dtype, batch size or engine option is another shard."""
+    return stable_hash({"model": model_hash, "options": options or {}, "tasks": [
         [p.spec.spec_hash, p.config.as_dict(), [it.id for it in p.items[index::count]]]
         for p in plans]})[:16]
 
@@ -131,6 +134,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     path = run.path
     info = {"key": job.key, "index": job.index, "count": job.count, "kind": backend.kind,
             "identity": backend.identity(), "settings": backend.settings(),
+            "numerics": backend_numerics(backend),
             "generated": stats.generated, "cached": stats.cached, "resumed": stats.resumed,
             "calls": backend.calls, "load_seconds": round(loaded, 3),
             "seconds": round(time.perf_counter() - start, 3), "pid": os.getpid()}
@@ -195,8 +199,12 @@ def _run_ray(jobs: list[ShardJob], retries: int) -> None:
 class _Finished:
     """The backend that finishes a merged run: every item is in the journal already."""
 
-    def __init__(self, kind: str, identity: dict, settings: dict) -> None:
+    def __init__(self, kind: str, identity: dict, settings: dict, numerics: dict) -> None:
         self.kind, self._identity, self._settings, self.calls = kind, identity, settings, 0
+        self._numerics = {k: v for k, v in numerics.items() if k != "kind"}
+
+    def numerics(self) -> dict[str, Any]:
+        return self._numerics
 
     def identity(self) -> dict[str, Any]:
         return self._identity
@@ -229,7 +237,7 @@ def run_sharded(model: str, options: dict[str, Any], specs: list[TaskSpec],
     threads = max(1, (os.cpu_count() or 1) // shards)
     jobs = [ShardJob(model, options, specs, opts, k, shards,
                      str(run.path / "shards" / run_name(shard_name(k, shards), seed=opts.seed)),
-                     shard_key(plans, k, shards, ident["content_hash"]), threads)
+                     shard_key(plans, k, shards, ident["content_hash"], options), threads)
             for k in range(shards)]
     todo = [j for j in jobs if not _done(j)]
     if todo:
@@ -246,7 +254,8 @@ def run_sharded(model: str, options: dict[str, Any], specs: list[TaskSpec],
                                              != r.get("config_hash")])
     first = infos[0]
     finisher = _Finished(first["kind"], first["identity"],
-                         {**first["settings"], "shards": shards, "engine": engine})
+                         {**first["settings"], "shards": shards, "engine": engine},
+                         first.get("numerics", {}))
     run, merged = run_tasks(finisher, plans, out_dir, dataclasses.replace(opts, progress=False),
                             name=name)
     ran = {j.index for j in todo}
@@ -256,7 +265,7 @@ def run_sharded(model: str, options: dict[str, Any], specs: list[TaskSpec],
                      resumed=merged.resumed - sum(i["generated"] + i["cached"] for i in fresh),
                      seconds=time.perf_counter() - start, scores=merged.scores)
     meta = run.read_metadata()
-    meta["backend"] = {"name": first["kind"], **finisher.settings()}
+    meta["backend"] = {**meta.get("backend", {}), "name": first["kind"], **finisher.settings()}
     meta["history"][-1].update(
         generated=stats.generated, cached=stats.cached, resumed=stats.resumed,
         seconds=round(stats.seconds, 3),

@@ -65,7 +65,38 @@ class TaskSpec:
 
     @cached_property
     def spec_hash(self) -> str:
-        """Content hash of the declaration: a changed prompt or rule is a new task version."""
+        """The task version: evaluation fields + verifier/metric versions + item-set digest
+        (see harness.runspec); loads the items once if nothing has yet."""
+        from harness.runspec import task_version
+
+        return task_version(self, self.dataset_digest)
+
+    @cached_property
+    def declaration_hash(self) -> str:
+        """Hash of the evaluation fields alone (no data, no suite import): what
+        ``genrank tasks`` shows; the task version adds code versions and items."""
+        from harness.runspec import evaluation_fields
+
+        return stable_hash(evaluation_fields(self))[:16]
+
+    @cached_property
+    def dataset_digest(self) -> str:
+        """Digest of the task's full item set (set by the first load_items)."""
+        from harness.items import load_items
+
+        load_items(self)
+        return self.__dict__["dataset_digest"]
+
+    @cached_property
+    def n_dataset(self) -> int:
+        from harness.items import load_items
+
+        load_items(self)
+        return self.__dict__["n_dataset"]
+
+    @cached_property
+    def legacy_hash(self) -> str:
+        """genrank 0.1's task version: the hash of the whole merged YAML entry."""
         return stable_hash(self.raw)[:16]
 
     @property

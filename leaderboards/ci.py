@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 
@@ -42,27 +40,15 @@ def bootstrap_mean(scores: np.ndarray, confidence: float = 0.95, n_boot: int = 1
     return float(np.quantile(draws, a)), float(np.quantile(draws, 1 - a))
 
 
-def bootstrap_metric(records: list[pd.DataFrame], metric: Callable[[pd.DataFrame], float],
-                     confidence: float = 0.95, n_boot: int = 100, seed: int = 0
-                     ) -> tuple[float, float]:
-    """Percentile bootstrap of any metric over items (same resample for every seed's records)."""
-    n = len(records[0])
-    if n == 0:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, size=n)
-        draws.append(np.mean([metric(r.iloc[idx]) for r in records]))
-    a = (1 - confidence) / 2
-    return float(np.nanquantile(draws, a)), float(np.nanquantile(draws, 1 - a))
-
-
 def bootstrap_ratio(terms: list[tuple[np.ndarray, np.ndarray]], confidence: float = 0.95,
-                    n_boot: int = 100, seed: int = 0) -> tuple[float, float]:
-    """bootstrap_metric, vectorised, for a metric that is a ratio of per-item sums
-    (sum num / sum den over the items drawn): ``terms`` holds each seed's (num, den)
-    per item, aligned. Same resamples as bootstrap_metric with the same seed."""
+                    n_boot: int = 100, seed: int = 0, reducer: str = "ratio"
+                    ) -> tuple[float, float]:
+    """Percentile bootstrap over items of a metric that is a reduction of per-item sums
+    (``reducer``(sum num, sum den) over the items drawn; see harness.terms), vectorised:
+    ``terms`` holds each seed's (num, den) per item, aligned; every seed is resampled
+    with the same item draws and the seeds' figures averaged."""
+    from harness.terms import REDUCERS
+
     num = np.vstack([np.asarray(t[0], dtype=float) for t in terms])
     den = np.vstack([np.asarray(t[1], dtype=float) for t in terms])
     n = num.shape[1]
@@ -71,7 +57,7 @@ def bootstrap_ratio(terms: list[tuple[np.ndarray, np.ndarray]], confidence: floa
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     with np.errstate(invalid="ignore", divide="ignore"):
-        draws = (num[:, idx].sum(axis=2) / den[:, idx].sum(axis=2)).mean(axis=0)
+        draws = REDUCERS[reducer](num[:, idx].sum(axis=2), den[:, idx].sum(axis=2)).mean(axis=0)
     if np.isnan(draws).all():
         return math.nan, math.nan
     a = (1 - confidence) / 2

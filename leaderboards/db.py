@@ -25,13 +25,17 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
 from harness.errors import GenrankError
 from harness.runstore import RunDir, atomic_write
+from harness.terms import same
 from harness.types import sha256_file, stable_hash
+
+#: recheck(records, task metadata, stored terms) -> why they differ, or None (harness.terms)
+Recheck = Callable[[pd.DataFrame, dict, Any], "str | None"]
 
 SCHEMA_VERSION = 1
 #: interval settings of every stored cell (the defaults of ``genrank leaderboard``)
@@ -149,18 +153,12 @@ class VerifiedTask:
     records_sha256: str
 
 
-def _same(a: Any, b: Any) -> bool:
-    a, b = float(a), float(b)
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
-
-
-def verify_task(run: RunDir, task: str, tmeta: dict, scores: dict) -> VerifiedTask:
-    """Recompute a task's metrics from its per-item records; any disagreement rejects it."""
-    from harness import registry
-    from harness.runs import compute_metrics
-    from harness.spec import load_specs
+def verify_task(run: RunDir, task: str, tmeta: dict, scores: dict,
+                recheck: Recheck | None = None) -> VerifiedTask:
+    """Check a task's per-item records against its metrics, from the run store alone:
+    content hashes, counts, and every figure of scores.json recomputed from the records'
+    per-item metric terms; any disagreement rejects it. ``recheck`` (given by the app
+    layer) may also re-derive the terms from the records with the suite's code."""
 
     def reject(why: str) -> GenrankError:
         return GenrankError(f"submission rejected: {why}", file=str(run.path), task=task)
@@ -173,6 +171,7 @@ def verify_task(run: RunDir, task: str, tmeta: dict, scores: dict) -> VerifiedTa
     digest = sha256_file(path)
     try:
         df = run.read_records(task)
+        terms = run.read_terms(task, {"tasks": {task: tmeta}})
     except GenrankError as exc:
         raise reject(f"per-item records unreadable (truncated or damaged): "
                      f"{exc.message.split(':', 1)[-1].strip()[:120]}") from None
@@ -191,26 +190,29 @@ def verify_task(run: RunDir, task: str, tmeta: dict, scores: dict) -> VerifiedTa
         if bad.any():
             raise reject(f"{int(bad.sum())} records' {col} does not match its hash "
                          f"(e.g. item {df['item_id'][bad.argmax()]!r})")
-    spec = load_specs().get(task)
-    if spec is None or spec.spec_hash != spec_hash:
-        raise reject("tasks.yaml no longer declares this task version (spec hash "
-                     f"{spec_hash}); its metrics cannot be recomputed; rescore it")
-    registry.import_suite(spec.suite)
-    recomputed = compute_metrics(spec, df)
+    if terms is None:
+        raise reject("the run has no per-item metric terms (written by genrank 0.1): "
+                     "upgrade it with `genrank migrate` first")
     claimed = scores[task]
+    recomputed = terms.values()
     if set(recomputed) != set(claimed):
         raise reject(f"scores.json metrics {sorted(claimed)} differ from the task's "
                      f"{sorted(recomputed)}")
     for k, v in recomputed.items():
-        if not _same(v, claimed[k]):
+        if not same(v, claimed[k]):
             raise reject(f"scores.json says {k}={claimed[k]!r} but the per-item records "
                          f"give {v!r}")
-    return VerifiedTask(task, spec_hash, spec.version, spec.suite, spec.primary_metric,
-                        bool(spec.lower_is_better), dict(spec.tags), dict(claimed), n,
-                        path.resolve(), digest)
+    why = recheck(df, tmeta, terms) if recheck is not None else None
+    if why:
+        raise reject(f"per-item records give other metric terms than stored: {why}")
+    return VerifiedTask(task, spec_hash, int(tmeta.get("spec_version", 1)),
+                        str(tmeta.get("suite")), str(tmeta.get("primary_metric", "accuracy")),
+                        bool(tmeta.get("lower_is_better")), dict(tmeta.get("tags") or {}),
+                        dict(claimed), n, path.resolve(), digest)
 
 
-def verify_run(path: str | Path) -> tuple[dict, list[VerifiedTask]]:
+def verify_run(path: str | Path, recheck: Recheck | None = None
+               ) -> tuple[dict, list[VerifiedTask]]:
     """A run directory's metadata and its verified tasks (every task, or an error)."""
     run = RunDir(path)
     meta = run.read_metadata()
@@ -218,7 +220,8 @@ def verify_run(path: str | Path) -> tuple[dict, list[VerifiedTask]]:
     tasks = meta.get("tasks", {})
     if not tasks:
         raise GenrankError("submission rejected: the run holds no scored task", file=str(path))
-    return meta, [verify_task(run, t, tmeta, scores) for t, tmeta in sorted(tasks.items())]
+    return meta, [verify_task(run, t, tmeta, scores, recheck)
+                  for t, tmeta in sorted(tasks.items())]
 
 
 # -- ingest ----------------------------------------------------------------------------------
@@ -286,7 +289,8 @@ def _task_id(conn: sqlite3.Connection, t: VerifiedTask) -> int:
                             (t.name, t.spec_hash)).fetchone()["id"])
 
 
-def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path) -> IngestResult:
+def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path,
+           recheck: Recheck | None = None) -> IngestResult:
     """Verify a run directory and add its new scores in one transaction.
 
     The slow parts (recomputing metrics, bootstrapping the cells' intervals) run before
@@ -296,7 +300,7 @@ def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path) -> IngestR
     from leaderboards.leaderboard import model_label
 
     run_path = Path(run_path).resolve()
-    meta, verified = verify_run(run_path)
+    meta, verified = verify_run(run_path, recheck)
     conn = db if isinstance(db, sqlite3.Connection) else connect(db)
     label = model_label(meta)
     result = IngestResult(str(run_path), label)

@@ -16,44 +16,14 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from harness import registry
 from harness.errors import GenrankError
-from harness.spec import load_specs
-from leaderboards.ci import bootstrap_metric, bootstrap_ratio, interval
+from leaderboards.ci import bootstrap_ratio, interval
 from leaderboards.runs import find_runs
 
 
 def model_label(meta: dict) -> str:
     name = meta["model"]["name"]
     return f"{name}/{meta['variant']}" if meta.get("variant") else name
-
-
-def _metric_fn(task: str, spec_hash: str, metric: str):
-    """The registered metric of the current spec, if the runs were scored under it."""
-    spec = load_specs().get(task)
-    if spec is None or spec.spec_hash != spec_hash:
-        return None
-    registry.import_suite(spec.suite)
-    fns = [(registry.METRICS[m.name], m.params) for m in spec.metrics]
-
-    def primary(df: pd.DataFrame) -> float:
-        for fn, params in fns:
-            out = fn(df, **params)
-            if metric in out:
-                return out[metric]
-        return math.nan
-
-    def terms(df: pd.DataFrame):
-        """(num, den) per item when the metric is a ratio of item sums, else None."""
-        for fn, params in fns:
-            decompose = getattr(fn, "item_terms", None)
-            if decompose is not None:
-                out = decompose(df, **params)
-                if metric in out:
-                    return out[metric]
-        return None
-    primary.terms = terms
-    return primary
 
 
 def collect(paths: Iterable[str | Path]):
@@ -140,24 +110,27 @@ def win_rate(signed: pd.Series) -> pd.Series:
 
 def cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_boot: int,
          seed: int) -> dict:
-    """One model's cell for one task version: seeds' mean, item-resampled interval, extras."""
+    """One model's cell for one task version: seeds' mean, item-resampled interval, extras.
+
+    Everything comes from the run store: the item scores, or for any other primary
+    metric the per-item terms the records carry (no tasks.yaml, no suite code)."""
     values = [float(e["scores"].get(primary, math.nan)) for e in group]
-    records = [e["run"].read_records(e["task"]) for e in group]
-    n_items = len(records[0])
+    if primary == "accuracy":
+        records = [e["run"].read_records(e["task"], columns=["item_id", "score"]) for e in group]
+        n_items = len(records[0])
     if primary == "accuracy" and len({len(r) for r in records}) == 1:
         aligned = [r.set_index("item_id")["score"] for r in records]
         matrix = np.vstack([a.reindex(aligned[0].index).to_numpy() for a in aligned])
         lo, hi, method = interval(matrix, confidence, n_boot, seed)
     else:
-        fn = _metric_fn(group[0]["task"], spec_hash, primary)
-        if fn is None:
-            lo, hi, method = math.nan, math.nan, "none (spec changed since scoring)"
+        terms = [e["run"].read_terms(e["task"]) for e in group]
+        parts = [t.figure(primary) if t is not None else None for t in terms]
+        n_items = group[0]["run"].count_records(group[0]["task"])
+        if any(p is None for p in parts):
+            lo, hi, method = math.nan, math.nan, "none (no per-item terms: run genrank migrate)"
         else:
-            terms = [fn.terms(r) for r in records]
-            if all(t is not None for t in terms):  # vectorised: same draws, same interval
-                lo, hi = bootstrap_ratio(terms, confidence, min(n_boot, 100), seed)
-            else:
-                lo, hi = bootstrap_metric(records, fn, confidence, min(n_boot, 100), seed)
+            lo, hi = bootstrap_ratio([(p[0], p[1]) for p in parts], confidence,
+                                     min(n_boot, 100), seed, reducer=parts[0][2])
             method = "bootstrap"
     extra_keys = set().union(*(e["scores"] for e in group)) - {primary, "n_items"}
     extra = {k: float(np.nanmean([e["scores"].get(k, math.nan) for e in group]))

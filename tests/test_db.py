@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import registry
+from harness import registry, terms
 from harness.errors import GenrankError
 from harness.items import load_items, render_prompts
 from harness.runs import finish_task, open_run, run_name
@@ -96,10 +96,10 @@ def test_name_of_another_checkpoint_is_refused(tmp_path, runs):
         db.ingest(conn, runs[3])
 
 
-def _rejected(conn, run: Path, match: str) -> None:
+def _rejected(conn, run: Path, match: str, recheck=None) -> None:
     before = db.counts(conn)
     with pytest.raises(GenrankError, match=match) as exc:
-        db.ingest(conn, run)
+        db.ingest(conn, run, recheck=recheck)
     assert exc.value.line().startswith("error: submission rejected")
     assert "\n" not in exc.value.line()
     assert db.counts(conn) == before  # nothing written
@@ -135,7 +135,8 @@ def test_edited_item_scores_rejected(tmp_path, runs):
     df = pd.read_parquet(path)
     df.loc[df.index[-5:], "score"] = 1.0  # claim five more items right
     df.to_parquet(path, index=False)
-    _rejected(conn, runs[3], "per-item records give")
+    # the app layer's recheck re-derives the terms with the suite's metric code
+    _rejected(conn, runs[3], "per-item records give other metric terms", recheck=terms.recheck)
 
 
 def test_edited_prediction_rejected(tmp_path, runs):
@@ -161,7 +162,7 @@ def test_new_spec_version_is_a_new_column(tmp_path, runs, monkeypatch):
     for r in runs[:2]:
         db.ingest(conn, r)
     old = load_specs()[TASK]
-    new = dataclasses.replace(old, raw={**old.raw, "prompt": old.raw["prompt"] + " "},
+    new = dataclasses.replace(old, prompt=old.prompt + " ",
                               version=2)
     assert new.spec_hash != old.spec_hash
     specs = {**load_specs(), TASK: new}

@@ -255,6 +255,7 @@ def _report(res) -> None:
 def run(args) -> int:
     from harness.runner import RunOptions, plan, run_tasks
     from harness.spec import load_specs, select
+    from harness.terms import recheck
     from leaderboards import db
 
     t0 = time.perf_counter()
@@ -267,20 +268,20 @@ def run(args) -> int:
     print(f"checkpoint ok: {name}  " + "  ".join(f"{k}={v}" for k, v in shown.items()))
     specs = select(load_specs(), tasks=args.task, suites=args.suite)
     db_path = _db_path(args)
-    if check["content_hash"]:
-        done = db.already_scored(db_path, check["content_hash"],
-                                 {s.name: s.spec_hash for s in specs}, seed=args.seed)
-        if done:
-            print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
-                  f"not scored again: {', '.join(sorted(done))}")
-        specs = [s for s in specs if s.name not in done]
-    if not specs:
-        print("nothing new to score")
-        return 0
     opts = RunOptions(limit=args.limit, chat_template=False if args.no_chat_template else None,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data)
-    plans = plan(specs, opts)  # every task input checked before the model loads
+    plans = plan(specs, opts)  # every task input checked (and versioned) before the model loads
+    if check["content_hash"]:
+        done = db.already_scored(db_path, check["content_hash"],
+                                 {p.spec.name: p.spec.spec_hash for p in plans}, seed=args.seed)
+        if done:
+            print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
+                  f"not scored again: {', '.join(sorted(done))}")
+        plans = [p for p in plans if p.spec.name not in done]
+    if not plans:
+        print("nothing new to score")
+        return 0
 
     from transformers.utils import logging as hf_logging
 
@@ -292,13 +293,14 @@ def run(args) -> int:
     run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
-    _report(db.ingest(db_path, run_dir.path))
+    _report(db.ingest(db_path, run_dir.path, recheck=recheck))
     regenerate(db_path, args.csv_dir, args.site, args.no_site)
     print(f"submitted in {time.perf_counter() - t0:.1f}s")
     return 0
 
 
 def run_ingest(args) -> int:
+    from harness.terms import recheck  # the suites' code, when importable, rechecks the terms
     from leaderboards import db
     from leaderboards.runs import find_runs
 
@@ -307,7 +309,7 @@ def run_ingest(args) -> int:
     conn = db.connect(db_path)
     try:
         for r in runs:
-            _report(db.ingest(conn, r.path))
+            _report(db.ingest(conn, r.path, recheck=recheck))
     finally:
         conn.close()
     if not args.no_regenerate:

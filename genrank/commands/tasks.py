@@ -22,7 +22,7 @@ def run(args) -> int:
     rows = [{"task": s.name, "suite": s.suite, "dataset": s.tags.get("dataset", ""),
              "split": s.split, "split_strategy": s.tags.get("split_strategy", ""),
              "data": s.tags.get("data", ""), "difficulty": s.tags.get("difficulty_field") or "",
-             "verifier": s.verifier.name, "spec_hash": s.spec_hash} for s in specs]
+             "verifier": s.verifier.name, "declaration": s.declaration_hash} for s in specs]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

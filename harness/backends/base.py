@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, Sequence
 
-from harness.types import GenerationConfig
+from harness.types import GenerationConfig, stable_hash
 
 
 class Backend(Protocol):
@@ -21,11 +21,37 @@ class Backend(Protocol):
     def settings(self) -> dict[str, Any]:
         """Engine settings worth recording (dtype, batch size, device...)."""
 
+    def numerics(self) -> dict[str, Any]:
+        """What of the engine can change outputs (dtype, device class, engine version,
+        batch size...): part of the cache key and the run identity. Optional."""
+
     def generate(self, prompts: Sequence[str], config: GenerationConfig) -> list[str]:
         """One completion per prompt, stop sequences already cut off."""
 
     def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         """Sum log p(continuation | context) per pair; NotImplementedError if unsupported."""
+
+
+def backend_numerics(backend) -> dict[str, Any]:
+    """The backend's kind and numerics (``{}`` beyond the kind when it reports none)."""
+    report = getattr(backend, "numerics", None)
+    return {"kind": backend.kind, **(report() if report is not None else {})}
+
+
+def backend_key(content_hash: str, numerics: dict[str, Any]) -> str:
+    """The identity of a model's outputs: its weights and the numerics that ran them."""
+    return stable_hash({"model": content_hash, "numerics": numerics})[:16]
+
+
+def device_class(device: str) -> str:
+    """``cpu``, or the accelerator's product name (``cuda:NVIDIA H200``): outputs can
+    differ across kinds of devices, never across two devices of one kind."""
+    if not str(device).startswith("cuda"):
+        return str(device).split(":")[0]
+    import torch
+
+    index = torch.device(device).index or 0
+    return f"cuda:{torch.cuda.get_device_name(index)}"
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:

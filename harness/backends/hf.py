@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from harness.backends.base import cut_at_stop
+from harness.backends.base import cut_at_stop, device_class
 from harness.backends.models import ModelRef
 from harness.errors import GenrankError
 from harness.types import GenerationConfig
@@ -47,6 +47,15 @@ class HFBackend:
     def settings(self) -> dict[str, Any]:
         return {"batch_size": self.batch_size, "device": self.device, "dtype": self.dtype,
                 "padding_side": "left"}
+
+    def numerics(self) -> dict[str, Any]:
+        import torch
+        import transformers
+
+        # left-padded batches change the float arithmetic: the batch size is part of it
+        return {"dtype": self.dtype, "device_class": device_class(self.device),
+                "engine": {"torch": torch.__version__, "transformers": transformers.__version__},
+                "batch_size": self.batch_size, "padding_side": "left"}
 
     def format(self, prompt: str, config: GenerationConfig) -> str:
         """Wrap the prompt in the model's chat template when the run asks for it."""

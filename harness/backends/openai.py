@@ -52,6 +52,27 @@ class OpenAIBackend:
                 "timeout": self.timeout, "max_retries": self.max_retries,
                 "api_key_env": self.api_key_env}  # the variable's name, never its value
 
+    def numerics(self) -> dict[str, Any]:
+        """What the server says about the model (its ``/models`` entry), when it says
+        anything: a model redeployed at the same URL then gets a new identity."""
+        if not hasattr(self, "_served"):
+            self._served = self.served_model()
+        return {"served_model": self._served}
+
+    def served_model(self) -> dict[str, Any]:
+        headers = {}
+        key = os.environ.get(self.api_key_env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        req = urllib.request.Request(self.base + "/models", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=min(self.timeout, 10.0)) as resp:
+                listed = json.loads(resp.read()).get("data") or []
+        except (OSError, ValueError, AttributeError):  # no /models: the server says nothing
+            return {}
+        entry = next((m for m in listed if isinstance(m, dict) and m.get("id") == self.model), {})
+        return {k: entry[k] for k in sorted(entry) if k not in ("permission", "object")}
+
     # -- requests ----------------------------------------------------------------
     def request_body(self, prompt: str, config: GenerationConfig) -> tuple[str, dict[str, Any]]:
         """(endpoint, JSON body) for one prompt."""

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from harness.registry import metric
+from harness.registry import metric, terms_of
 
 
 @metric("halogen_scores")
@@ -25,7 +25,8 @@ def halogen_scores(records: pd.DataFrame, **_) -> dict[str, float]:
             "n_responses": float(len(rows))}
 
 
-def item_terms(records: pd.DataFrame, **_) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+@terms_of(halogen_scores)
+def item_terms(records: pd.DataFrame, **_) -> dict[str, tuple]:
     """Per item (numerator, denominator) of each figure: the figure of any sample of
     items is sum(num) / sum(den) over it (lets leaderboards bootstrap in one numpy step)."""
     n = len(records)
@@ -39,8 +40,7 @@ def item_terms(records: pd.DataFrame, **_) -> dict[str, tuple[np.ndarray, np.nda
             if not abstained:
                 answered[i] += 1
                 rate_sum[i] += rate
+    if not responses.any():  # as halogen_scores: no figures without a response
+        return {}
     return {"hallucination_score": (rate_sum, answered), "response_ratio": (answered, responses),
-            "utility_score": (utility, responses)}
-
-
-halogen_scores.item_terms = item_terms
+            "utility_score": (utility, responses), "n_responses": (responses, responses, "sum")}

@@ -6,9 +6,10 @@ unparsable verdict as negative; accuracy counts it as wrong.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from harness.registry import metric
+from harness.registry import metric, terms_of
 
 
 def detection_performance(gold: list[str], verdicts: list[str | None]) -> dict:
@@ -49,6 +50,26 @@ def realmistake_detection(records: pd.DataFrame, **_) -> dict[str, float]:
     return out
 
 
+@terms_of(realmistake_detection)
+def _detection_terms(records: pd.DataFrame, **_) -> dict[str, tuple]:
+    """Per item: each figure as sums of confusion-matrix indicators (f1 = 2tp/(2tp+fp+fn))."""
+    if records.empty:
+        return {}
+    gold = records["target"].to_numpy() == "error"
+    verdicts = _verdicts(records)
+    pred = np.array([v == "error" for v in verdicts])
+    tp, fp = (gold & pred).astype(float), (~gold & pred).astype(float)
+    fn, tn = (gold & ~pred).astype(float), (~gold & ~pred).astype(float)
+    one = np.ones(len(gold))
+    correct = np.array([v == g for g, v in zip(records["target"], verdicts)], dtype=float)
+    unparsable = np.array([v is None for v in verdicts], dtype=float)
+    return {"accuracy": (correct, one), "precision": (tp, tp + fp, "ratio0"),
+            "recall": (tp, tp + fn, "ratio0"), "f1": (2 * tp, 2 * tp + fp + fn, "ratio0"),
+            "true_negative_rate": (tn, one), "false_positive_rate": (fp, one),
+            "false_negative_rate": (fn, one), "true_positive_rate": (tp, one),
+            "unparsable_rate": (unparsable, one), "gold_error_rate": (gold.astype(float), one)}
+
+
 @metric("realmistake_random_baseline")
 def realmistake_random_baseline(records: pd.DataFrame, **_) -> dict[str, float]:
     """A detector answering 'error' at random with the gold error rate: P = R = F1 = rate."""
@@ -57,3 +78,12 @@ def realmistake_random_baseline(records: pd.DataFrame, **_) -> dict[str, float]:
     rate = float((records["target"] == "error").mean())
     return {"random_f1": rate, "random_precision": rate, "random_recall": rate,
             "random_accuracy": rate * rate + (1 - rate) * (1 - rate)}
+
+
+@terms_of(realmistake_random_baseline)
+def _random_baseline_terms(records: pd.DataFrame, **_) -> dict[str, tuple]:
+    if records.empty:
+        return {}
+    err, one = (records["target"] == "error").to_numpy(dtype=float), np.ones(len(records))
+    return {"random_f1": (err, one), "random_precision": (err, one),
+            "random_recall": (err, one), "random_accuracy": (err, one, "agreement")}
