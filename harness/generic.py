@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,13 @@ class ExactMatch(Verifier):
     """
 
     name = "exact_match"
+
+    @dataclass(frozen=True)
+    class Params:
+        ignore_spaces: bool = False
+        lowercase: bool = False
+        first_line: bool = False
+        strip_chars: str = ""
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         pred = normalize(prediction, **self.params)

@@ -8,9 +8,11 @@ is used, so ``genrank tasks`` stays fast.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from harness.errors import GenrankError
+from harness.params import check
 from harness.types import Item, Score
 
 # loader(spec, data_root) -> list[Item]
@@ -23,6 +25,11 @@ METRICS: dict[str, Callable[..., dict[str, float]]] = {}
 PREDICTION_READERS: dict[str, Callable[..., Any]] = {}
 
 
+@dataclass(frozen=True)
+class NoParams:
+    """The parameters of a component that takes none."""
+
+
 class Verifier:
     """Turns one raw model output into a :class:`Score` for one item.
 
@@ -31,10 +38,14 @@ class Verifier:
     """
 
     name = "verifier"
-    #: bump when scoring behaviour changes, so records know which rule scored them
+    #: bump when scoring behaviour changes: it is part of the task version
     version = "1"
+    #: the parameters tasks.yaml may give, as a dataclass (None: not yet declared, unchecked)
+    Params: type | None = None
 
     def __init__(self, **params: Any) -> None:
+        if self.Params is not None:  # an unknown name or a wrong type: one error line
+            self.typed = check(self.Params, params, field="verifier")
         self.params = params
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
@@ -111,6 +122,15 @@ def import_suite(suite: str) -> None:
 def import_suites(suites: Iterable[str]) -> None:
     for suite in sorted(set(suites)):
         import_suite(suite)
+
+
+def make_verifier(spec) -> Verifier:
+    """The task's verifier with its parameters checked; errors name the task and file."""
+    cls = lookup(VERIFIERS, "verifier", spec.verifier.name, task=spec.name, file=spec.file)
+    try:
+        return cls(**spec.verifier.params)
+    except GenrankError as exc:
+        raise GenrankError(exc.message, file=spec.file, task=spec.name, field=exc.field) from None
 
 
 def lookup(table: dict, kind: str, name: str, *, task: str | None = None,

@@ -129,7 +129,7 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
     frame = read_predictions(spec, path)
     groups = [(g, rows, match_items(spec, rows, items, path))
               for g, rows in _groups(frame, model_name, seed)]  # all checked before writing
-    verifier = registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
+    verifier = registry.make_verifier(spec)
     source_hash = file_hash(path)
     runs = []
     for g, rows, matched in groups:

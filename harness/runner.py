@@ -73,6 +73,7 @@ def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
     plans = []
     for spec in specs:
         validate(spec)
+        verifier = registry.make_verifier(spec)  # parameters checked before any data loads
         try:
             items = load_items(spec, opts.limit)
         except DataMissing as exc:
@@ -80,7 +81,6 @@ def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
                 raise
             print(f"skipped {spec.name}: {exc.message}", file=sys.stderr)
             continue
-        verifier = registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
         plans.append(TaskPlan(spec, items, render_prompts(spec, items),
                               effective_config(spec, opts), verifier))
     if not plans:

@@ -6,7 +6,9 @@ stops with one line naming the file, the task and the field, before any model wo
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -16,6 +18,7 @@ import yaml
 
 from harness import registry
 from harness.errors import GenrankError
+from harness.params import check, check_call, conforms, describe_type
 from harness.types import GenerationConfig, stable_hash
 
 DEFAULT_TASKS_FILE = Path(__file__).resolve().parent.parent / "tasks.yaml"
@@ -26,7 +29,6 @@ TASK_KEYS = {"name", "suite", "description", "version", "loader", "source", "spl
              "lower_is_better"}
 OUTPUT_TYPES = ("generate", "multiple_choice")
 REQUIRED = ("name", "suite", "loader", "source", "prompt", "verifier")
-GENERATION_KEYS = set(GenerationConfig().as_dict())
 
 
 @dataclass(frozen=True)
@@ -109,24 +111,73 @@ def _named(value: Any, *, file: str, task: str, fld: str) -> NamedParams:
         return NamedParams(value)
     if isinstance(value, dict) and isinstance(value.get("name"), str):
         params = {k: v for k, v in value.items() if k != "name"}
+        if not all(isinstance(k, str) for k in params):
+            raise GenrankError("parameter names are strings", file=file, task=task, field=fld)
         return NamedParams(value["name"], params)
     raise GenrankError("expected a name or a mapping with 'name'", file=file, task=task, field=fld)
 
 
+@dataclass(frozen=True)
+class FewShot:
+    """``fewshot:``: k exemplars drawn with ``seed`` from ``source`` (read by ``loader``,
+    default the task's)."""
+
+    k: int
+    seed: int = 1234
+    source: dict | None = None
+    loader: str | None = None
+
+
+#: source keys that name data files (relative to GENRANK_DATA)
+PATH_KEYS = {"path": str, "target": str, "paths": list[str] | str, "names": list[str] | str}
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+SUITE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _generation(value: Any, *, file: str, task: str) -> GenerationConfig:
-    if not isinstance(value, dict):
-        raise GenrankError("expected a mapping", file=file, task=task, field="generation")
-    unknown = set(value) - GENERATION_KEYS
-    if unknown:
-        raise GenrankError(f"unknown key(s) {sorted(unknown)}", file=file, task=task,
-                           field="generation")
-    kw = dict(value)
-    if "stop" in kw:
-        kw["stop"] = tuple(kw["stop"] or ())
     try:
-        return GenerationConfig(**kw)
-    except TypeError as exc:
-        raise GenrankError(str(exc), file=file, task=task, field="generation") from None
+        config = check(GenerationConfig, value, field="generation")
+    except GenrankError as exc:
+        raise GenrankError(exc.message, file=file, task=task, field=exc.field) from None
+    bad = ("max_new_tokens", "must be at least 1") if config.max_new_tokens < 1 else \
+        ("temperature", "must not be negative") if config.temperature < 0 else \
+        ("top_p", "must be in (0, 1]") if not 0 < config.top_p <= 1 else None
+    if bad:
+        raise GenrankError(bad[1], file=file, task=task, field=f"generation.{bad[0]}")
+    return dataclasses.replace(config, stop=tuple(config.stop))
+
+
+def _source(value: Any, *, file: str, task: str, fld: str) -> dict[str, Any]:
+    """A data source: a mapping of plain values, whose path keys hold strings."""
+    if not isinstance(value, dict):
+        raise GenrankError("expected a mapping", file=file, task=task, field=fld)
+    for key, v in value.items():
+        if not isinstance(key, str):
+            raise GenrankError(f"key {key!r} is not a string", file=file, task=task, field=fld)
+        if key in PATH_KEYS and not conforms(v, PATH_KEYS[key]):
+            raise GenrankError(f"expected a file path (a string), got {v!r:.60}", file=file,
+                               task=task, field=f"{fld}.{key}")
+    return value
+
+
+def _fewshot(value: Any, *, file: str, task: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        check(FewShot, value, field="fewshot")
+    except GenrankError as exc:
+        raise GenrankError(exc.message, file=file, task=task, field=exc.field) from None
+    if value["k"] < 0:
+        raise GenrankError("must not be negative", file=file, task=task, field="fewshot.k")
+    if value.get("source") is not None:
+        _source(value["source"], file=file, task=task, fld="fewshot.source")
+    return value
+
+
+def _typed(merged: dict[str, Any], key: str, tp: Any, *, file: str, task: str) -> None:
+    if key in merged and not conforms(merged[key], tp):
+        raise GenrankError(f"expected {describe_type(tp)}, got {merged[key]!r:.60}", file=file,
+                           task=task, field=key)
 
 
 def parse_task(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -> TaskSpec:
@@ -134,19 +185,34 @@ def parse_task(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
     if not isinstance(entry, dict):
         raise GenrankError(f"task #{index} is not a mapping", file=file, field="tasks")
     name = entry.get("name") or f"#{index}"
+    if not isinstance(name, str) or not (NAME.fullmatch(name) or name == f"#{index}"):
+        raise GenrankError("a task name is letters, digits, '_', '.' and '-' (it names files)",
+                           file=file, task=str(name)[:60], field="name")
+    for key in ("generation", "tags"):
+        for where, value in (("defaults", defaults), ("task", entry)):
+            if not isinstance(value.get(key, {}), dict):
+                raise GenrankError("expected a mapping", file=file, task=name,
+                                   field=key if where == "task" else f"defaults.{key}")
     merged = {**defaults, **entry}
     merged["generation"] = {**defaults.get("generation", {}), **entry.get("generation", {})}
     merged["tags"] = {**defaults.get("tags", {}), **entry.get("tags", {})}
-    unknown = set(merged) - TASK_KEYS
+    unknown = sorted(map(str, set(merged) - TASK_KEYS))
     if unknown:
-        raise GenrankError(f"unknown key(s) {sorted(unknown)}", file=file, task=name,
-                           field=sorted(unknown)[0])
+        raise GenrankError(f"unknown key(s) {unknown}", file=file, task=name, field=unknown[0])
     for key in REQUIRED:
         if merged.get(key) in (None, ""):
             raise GenrankError("required field is missing", file=file, task=name, field=key)
-    for key in ("source", "loader_params", "tags", "predictions"):
+    for key in ("loader_params", "tags", "predictions"):
         if key in merged and not isinstance(merged[key], dict):
             raise GenrankError("expected a mapping", file=file, task=name, field=key)
+    for key, tp in (("suite", str), ("loader", str), ("split", str), ("description", str),
+                    ("notes", str), ("primary_metric", str), ("lower_is_better", bool),
+                    ("version", int), ("output_type", str)):
+        _typed(merged, key, tp, file=file, task=name)
+    if not SUITE.fullmatch(merged["suite"]):
+        raise GenrankError("a suite is the name of a folder under suites/ (letters, digits, _)",
+                           file=file, task=name, field="suite")
+    source = _source(merged["source"], file=file, task=name, fld="source")
     if not isinstance(merged["prompt"], str):
         raise GenrankError("expected a template string", file=file, task=name, field="prompt")
     metrics = merged.get("metrics", ["accuracy"])
@@ -156,22 +222,19 @@ def parse_task(entry: Any, defaults: dict[str, Any], *, file: str, index: int) -
     if output_type not in OUTPUT_TYPES:
         raise GenrankError(f"expected one of {OUTPUT_TYPES}", file=file, task=name,
                            field="output_type")
-    try:
-        version = int(merged.get("version", 1))
-    except (TypeError, ValueError):
-        raise GenrankError("expected an integer", file=file, task=name, field="version") from None
     return TaskSpec(
-        name=str(name), suite=str(merged["suite"]), loader=str(merged["loader"]),
-        source=merged["source"], prompt=merged["prompt"], split=str(merged.get("split", "test")),
-        version=version, description=str(merged.get("description", "")),
+        name=name, suite=merged["suite"], loader=merged["loader"],
+        source=source, prompt=merged["prompt"], split=merged.get("split", "test"),
+        version=merged.get("version", 1), description=merged.get("description", ""),
         verifier=_named(merged["verifier"], file=file, task=name, fld="verifier"),
-        loader_params=merged.get("loader_params", {}), fewshot=merged.get("fewshot"),
+        loader_params=merged.get("loader_params", {}),
+        fewshot=_fewshot(merged.get("fewshot"), file=file, task=name),
         generation=_generation(merged["generation"], file=file, task=name),
         metrics=tuple(_named(m, file=file, task=name, fld="metrics") for m in metrics),
-        tags=merged["tags"], notes=str(merged.get("notes", "")),
+        tags=merged["tags"], notes=merged.get("notes", ""),
         predictions=merged.get("predictions", {}), output_type=output_type,
-        primary_metric=str(merged.get("primary_metric", "accuracy")),
-        lower_is_better=bool(merged.get("lower_is_better", False)), raw=merged,
+        primary_metric=merged.get("primary_metric", "accuracy"),
+        lower_is_better=merged.get("lower_is_better", False), raw=merged,
         file=file)
 
 
@@ -179,21 +242,65 @@ def tasks_file() -> Path:
     return Path(os.environ.get("GENRANK_TASKS", DEFAULT_TASKS_FILE))
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, mtime: float) -> dict[str, TaskSpec]:
+#: a tasks file larger than this is refused before parsing (genrank's is ~40 KB)
+MAX_FILE_BYTES = 4 << 20
+#: values a parsed tasks file may expand to, aliases followed (a YAML alias bomb stops here)
+MAX_VALUES = 200_000
+
+
+def _read(path: str) -> Any:
+    """The parsed YAML document, refusing huge files, non-UTF-8 text and alias bombs."""
     try:
-        doc = yaml.safe_load(Path(path).read_text())
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise GenrankError(f"tasks file is {size / 2**20:.1f} MiB; the limit is "
+                               f"{MAX_FILE_BYTES >> 20} MiB", file=path)
+        text = Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise GenrankError("tasks file not found", file=path) from None
+    except IsADirectoryError:
+        raise GenrankError("tasks file is a directory", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise GenrankError(f"tasks file is not UTF-8 text (byte {exc.start})", file=path) from None
+    try:
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise GenrankError(f"invalid YAML{where}", file=path) from None
+    except RecursionError:
+        raise GenrankError("invalid YAML: nested too deeply", file=path) from None
+    _bounded(doc, path)
+    return doc
+
+
+def _bounded(doc: Any, path: str) -> None:
+    """Count the document's values as hashing would see them (aliases expanded), up to
+    MAX_VALUES: a few shared anchors can otherwise stand for billions of values."""
+    stack, seen = [doc], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise GenrankError(f"tasks file expands to over {MAX_VALUES:,} values (YAML "
+                               "aliases?)", file=path)
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> dict[str, TaskSpec]:
+    doc = _read(path)
     if isinstance(doc, dict) and doc.get("tasks") is None and "tasks" in doc:
         doc["tasks"] = []
     if not isinstance(doc, dict) or not isinstance(doc.get("tasks"), list):
         raise GenrankError("expected a mapping with a 'tasks' list", file=path, field="tasks")
     defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise GenrankError("expected a mapping", file=path, field="defaults")
     specs: dict[str, TaskSpec] = {}
     for i, entry in enumerate(doc["tasks"]):
         spec = parse_task(entry, defaults, file=path, index=i)
@@ -220,7 +327,12 @@ def validate(spec: TaskSpec) -> None:
     registry.lookup(registry.VERIFIERS, "verifier", spec.verifier.name, task=spec.name,
                     file=spec.file)
     for m in spec.metrics:
-        registry.lookup(registry.METRICS, "metric", m.name, task=spec.name, file=spec.file)
+        fn = registry.lookup(registry.METRICS, "metric", m.name, task=spec.name, file=spec.file)
+        try:
+            check_call(fn, m.params, field=f"metrics.{m.name}", skip=("records",))
+        except GenrankError as exc:
+            raise GenrankError(exc.message, file=spec.file, task=spec.name,
+                               field=exc.field) from None
 
 
 def select(specs: dict[str, TaskSpec], *, tasks: list[str] | None = None,

@@ -55,7 +55,7 @@ def test_spec_hash_changes_with_the_prompt(tmp_path):
 @pytest.mark.parametrize("bad, field", [
     (GOOD.replace("    verifier: {name: exact_match, ignore_spaces: true}\n", ""), "verifier"),
     (GOOD.replace("loader: scan_generated", "loader: scan_generated\n    colour: red"), "colour"),
-    (GOOD.replace("max_new_tokens: 8", "max_new_token: 8"), "generation"),
+    (GOOD.replace("max_new_tokens: 8", "max_new_token: 8"), "generation.max_new_token"),
     (GOOD.replace("source: {split: simple, seed: 0}", "source: [1, 2]"), "source"),
 ])
 def test_malformed_entry_names_file_task_and_field(tmp_path, bad, field):

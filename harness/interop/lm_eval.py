@@ -97,7 +97,7 @@ def _task(name: str) -> tuple[TaskSpec, registry.Verifier]:
 
     spec = load_specs()[name]
     validate(spec)
-    return spec, registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
+    return spec, registry.make_verifier(spec)
 
 
 def prediction(doc: dict[str, Any], results: Sequence[Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 
-from harness.registry import Verifier, verifier
+from harness.registry import NoParams, Verifier, verifier
 from harness.types import Item, Score
 from suites.easy2hard.loaders import last_boxed
 
@@ -73,6 +73,7 @@ class MathAnswer(Verifier):
 
     name = "math_answer"
     version = "1"
+    Params = NoParams
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         ans = extract_math(prediction)
@@ -91,6 +92,7 @@ class ChoiceAnswer(Verifier):
 
     name = "choice_answer"
     version = "1"
+    Params = NoParams
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         label = extract_choice(prediction, item.fields["labels"], item.fields["choices"])

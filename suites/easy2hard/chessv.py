@@ -11,6 +11,7 @@ accepts, be any checkmating move); then the solution's opponent reply is applied
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import chess
 
@@ -68,6 +69,10 @@ def judge_line(fen: str, solution: list[str], text: str, first_only: bool = Fals
 class ChessPuzzle(Verifier):
     name = "chess_puzzle"
     version = "1"
+
+    @dataclass(frozen=True)
+    class Params:
+        first_move_only: bool = False
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         first = bool(self.params.get("first_move_only", False))

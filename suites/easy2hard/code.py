@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Sequence
 
 from harness.registry import Verifier, verifier
@@ -91,6 +92,14 @@ class CodeforcesVerifier(Verifier):
 
     name = "codeforces_tests"
     version = "1"
+
+    @dataclass(frozen=True)
+    class Params:
+        cpu_s: float = 10
+        wall_s: float | None = None
+        memory_mb: int = 512
+        tolerance: float = 1e-6
+        stop_at_first_failure: bool = True
 
     def __init__(self, **params) -> None:
         super().__init__(**params)

@@ -9,6 +9,7 @@ summarization; the judge's own knowledge for biographies and references).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import jinja2
@@ -40,6 +41,13 @@ class HalogenJudge(HalogenVerifier):
 
     name = "halogen_judge"
     source = "judge"
+
+    @dataclass(frozen=True)
+    class Params:
+        domain: str
+        judge: str = "default"
+        prompt: str | None = None
+        max_new_tokens: int = 256
 
     def __init__(self, backend=None, **params) -> None:
         super().__init__(**params)

@@ -13,6 +13,7 @@ import ast
 import gzip
 import re
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,6 +76,11 @@ class HalogenOffline(HalogenVerifier):
 
     name = "halogen_offline"
     source = "offline"
+
+    @dataclass(frozen=True)
+    class Params:
+        domain: str
+        names: str = "halogen/knowledge/pypi_project_names_2026-11.txt.gz"
 
     def score_new(self, prediction: str, item: Item) -> Score:
         return getattr(self, f"_{self.domain}")(prediction or "", item.fields)

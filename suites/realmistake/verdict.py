@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from harness.registry import Verifier, verifier
+from harness.registry import NoParams, Verifier, verifier
 from harness.types import Item, Score
 
 # Upstream's four prompts ask for one of these closing sentences (prompts 1-2 / 3-4).
@@ -35,6 +35,7 @@ class RealMistakeVerdict(Verifier):
     """Score 1 when the detector's verdict equals the human label; unparsable = wrong."""
 
     name = "realmistake_verdict"
+    Params = NoParams
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         verdict = parse_verdict(prediction)
