@@ -12,7 +12,7 @@ import pandas as pd
 
 from harness import provenance, registry
 from harness.errors import GenrankError
-from harness.runstore import RunDir, records_frame
+from harness.runstore import RUN_FORMAT, RunDir, records_frame
 from harness.spec import TaskSpec
 from harness.terms import declared, disagreement, item_terms
 
@@ -52,7 +52,8 @@ def open_run(path: Path, model: dict[str, Any], *, backend: dict[str, Any],
         _same_backend(run, meta, backend)
         return run
     run.path.mkdir(parents=True, exist_ok=True)
-    run.write_metadata({"model": model, "backend": backend, "seed": seed, "variant": variant,
+    run.write_metadata({"format": RUN_FORMAT, "model": model, "backend": backend, "seed": seed,
+                        "variant": variant,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "environment": provenance.environment(), "tasks": {}})
     return run

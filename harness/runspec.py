@@ -22,21 +22,21 @@ FORMAT = 1
 DOC_KEYS = frozenset({"upstream"})
 
 
-def _undocumented(value: Any) -> Any:
+def undocumented(value: Any) -> Any:
     """``value`` without documentation keys (``upstream``), recursively."""
     if isinstance(value, dict):
-        return {k: _undocumented(v) for k, v in value.items() if k not in DOC_KEYS}
+        return {k: undocumented(v) for k, v in value.items() if k not in DOC_KEYS}
     if isinstance(value, (list, tuple)):
-        return [_undocumented(v) for v in value]
+        return [undocumented(v) for v in value]
     return value
 
 
 def evaluation_fields(spec) -> dict[str, Any]:
     """The declaration fields that change what is measured (no description, tags, notes)."""
     return {
-        "suite": spec.suite, "loader": spec.loader, "source": _undocumented(spec.source),
-        "split": spec.split, "loader_params": _undocumented(spec.loader_params),
-        "fewshot": _undocumented(spec.fewshot) if spec.fewshot else None,
+        "suite": spec.suite, "loader": spec.loader, "source": undocumented(spec.source),
+        "split": spec.split, "loader_params": undocumented(spec.loader_params),
+        "fewshot": undocumented(spec.fewshot) if spec.fewshot else None,
         "prompt": spec.prompt, "generation": spec.generation.as_dict(),
         "verifier": {"name": spec.verifier.name, "params": spec.verifier.params},
         "metrics": [{"name": m.name, "params": m.params} for m in spec.metrics],

@@ -26,6 +26,8 @@ from harness.types import stable_hash
 RECORD_COLUMNS = ["task", "item_id", "prompt", "prediction", "target", "score", "extracted",
                   "difficulty", "meta", "detail", "prompt_hash", "prediction_hash",
                   "target_hash", "spec_hash"]
+#: run directory format (genrank 0.1 wrote none: no metric terms; `genrank migrate` upgrades)
+RUN_FORMAT = 2
 #: per-item metric terms (see harness.terms), beside the record columns
 TERM_COLUMNS = ("term_num", "term_den")
 
