@@ -1,14 +1,19 @@
 """Name -> implementation tables that tasks.yaml refers to.
 
-A suite registers its loaders, verifiers, metrics and prediction readers when
-``suites.<name>`` is imported; the engine imports a suite only when a task of it
-is used, so ``genrank tasks`` stays fast.
+Suites are found through the ``genrank.suites`` entry points and register their
+loaders, verifiers, metrics and prediction readers when imported. The first task that
+needs one imports them all, once, so no lookup depends on which suite came first;
+``genrank tasks`` imports none and stays fast. Names are unique across suites.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import pkgutil
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
 from typing import Any, Callable, Iterable, Sequence
 
 from harness.errors import GenrankError
@@ -63,9 +68,13 @@ class Verifier:
 
 
 def _register(table: dict, name: str):
+    """Register under a name unique across every suite: two suites that both define
+    ``name`` stop at import with both places named (name one ``<suite>_<name>``)."""
     def deco(obj):
         if name in table and table[name] is not obj:
-            raise RuntimeError(f"{name!r} registered twice")
+            first = table[name]
+            raise RuntimeError(f"{name!r} registered twice: {first.__module__}."
+                               f"{first.__qualname__} and {obj.__module__}.{obj.__qualname__}")
         table[name] = obj
         return obj
     return deco
@@ -107,16 +116,41 @@ def verifier(cls: type[Verifier]) -> type[Verifier]:
     return cls
 
 
-def import_suite(suite: str) -> None:
-    """Import ``suites.<suite>`` (and the engine's generic pieces) so they register."""
+#: the entry-point group every suite registers under (pyproject.toml)
+ENTRY_POINTS = "genrank.suites"
+
+
+@lru_cache(maxsize=1)
+def installed_suites() -> dict[str, str]:
+    """Suite name -> module, from the ``genrank.suites`` entry points (read once).
+
+    A source checkout whose package metadata predates the group falls back to the
+    folders of the ``suites`` package, so a fresh clone still runs."""
+    found = {ep.name: ep.value for ep in metadata.entry_points(group=ENTRY_POINTS)}
+    if not found:
+        spec = importlib.util.find_spec("suites")
+        for mod in pkgutil.iter_modules(list(spec.submodule_search_locations) if spec else []):
+            if mod.ispkg:
+                found[mod.name] = f"suites.{mod.name}"
+    return dict(sorted(found.items()))
+
+
+@lru_cache(maxsize=1)
+def load_suites() -> tuple[str, ...]:
+    """Import every installed suite once, in name order: each table is complete before
+    any task looks a name up, so what a task finds never depends on import order."""
     importlib.import_module("harness.generic")
-    try:
-        importlib.import_module(f"suites.{suite}")
-    except ModuleNotFoundError as exc:
-        if exc.name in (f"suites.{suite}", "suites"):
-            raise GenrankError(f"unknown suite {suite!r} (no folder suites/{suite})",
-                               field="suite") from None
-        raise
+    for module in installed_suites().values():
+        importlib.import_module(module)
+    return tuple(installed_suites())
+
+
+def import_suite(suite: str) -> None:
+    """Make sure ``suite`` is installed and every suite's components are registered."""
+    if suite not in installed_suites():
+        known = ", ".join(installed_suites()) or "none"
+        raise GenrankError(f"unknown suite {suite!r} (installed: {known})", field="suite")
+    load_suites()
 
 
 def import_suites(suites: Iterable[str]) -> None:

@@ -25,6 +25,7 @@ from harness.data import open_text, resolve
 from harness.errors import DataMissing, GenrankError
 from harness.registry import loader
 from harness.types import Item
+from suites.common.math_answer import last_boxed
 
 HUB_ID = "furonghuang-lab/Easy2Hard-Bench"
 RATING_FIELDS = ("rating", "rating_std", "rating_quantile", "rating_volatility",
@@ -101,19 +102,6 @@ def _num(value: Any) -> float | None:
 
 def _ratings(row: dict) -> dict[str, float]:
     return {k: _num(row[k]) for k in RATING_FIELDS if k in row and _num(row[k]) is not None}
-
-
-def last_boxed(text: str) -> str | None:
-    r"""Content of the last ``\boxed{...}`` / ``\fbox{...}`` (balanced braces)."""
-    start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
-    if start < 0:
-        return None
-    i = text.index("{", start) + 1
-    depth, j = 1, i
-    while j < len(text) and depth:
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        j += 1
-    return text[i:j - 1].strip() if depth == 0 else None
 
 
 def _fmt_number(value: Any) -> str:
