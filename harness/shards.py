@@ -68,13 +68,14 @@ def shard_key(plans: Sequence[TaskPlan], index: int, count: int, model_hash: str
 
 def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
     """The identity a shard's backend will report, without loading any weights."""
-    kind, _, rest = model.partition(":")
-    if kind == "openai" and rest:
-        from harness.backends import load_backend
+    from harness.backends import load_backend, parse_model
+
+    parsed = parse_model(model)
+    if parsed.kind == "openai":
         return load_backend(model, **options).identity()
     from harness.backends.models import resolve_model
 
-    ref = resolve_model(rest if kind in ("hf", "vllm") and rest else model)
+    ref = resolve_model(parsed.target)
     return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
             "source": ref.source}
 
@@ -228,11 +229,14 @@ def run_sharded(model: str, options: dict[str, Any], specs: list[TaskSpec],
                            field="--engine")
     if shards < 1:
         raise GenrankError("--shards must be at least 1", field="--shards")
+    from harness.backends import backend_options, parse_model
+
     start = time.perf_counter()
+    backend_options(parse_model(model).kind, options)  # a typo stops here, before any shard
     ident = peek_identity(model, options)
     display = name or ident["name"]
     run = open_run(Path(out_dir) / run_name(display, seed=opts.seed), {**ident, "name": display},
-                   backend={"name": model.partition(":")[0] if ":" in model else "hf",
+                   backend={"name": parse_model(model).kind,
                             "shards": shards, "engine": engine}, seed=opts.seed)
     threads = max(1, (os.cpu_count() or 1) // shards)
     jobs = [ShardJob(model, options, specs, opts, k, shards,

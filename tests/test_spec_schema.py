@@ -140,3 +140,35 @@ def test_fuzzed_entries_fail_cleanly(tmp_path_factory, field, value, nested):
             registry.make_verifier(spec)
     except GenrankError as exc:
         assert "\n" not in exc.line() and exc.line().startswith("error: ")
+
+
+# -- backend options and model strings ---------------------------------------------------------
+
+@pytest.mark.parametrize("model, options, field", [
+    ("hf:/no/such/checkpoint", {"batch_sise": 4}, "--model-args.batch_sise"),
+    ("/no/such/checkpoint", {"dtype": "fp8"}, "--model-args.dtype"),
+    ("openai:http://127.0.0.1:9/v1#m", {"concurrency": "many"}, "--model-args.concurrency"),
+    ("vllm:/no/such/checkpoint", {"tensor_parallel_size": 1.5}, "--model-args.tensor_parallel_size"),
+])
+def test_backend_option_typo_is_one_error_before_loading(model, options, field):
+    from harness.backends import load_backend
+
+    with pytest.raises(GenrankError) as err:
+        load_backend(model, **options)
+    assert err.value.field == field and "\n" not in err.value.line()
+
+
+@pytest.mark.parametrize("text, backend, kind, target", [
+    ("smollm2-135m", None, "hf", "smollm2-135m"),
+    ("hf:org/model", None, "hf", "org/model"),
+    ("vllm:/ckpt", None, "vllm", "/ckpt"),
+    ("openai:http://h:1/v1#m", None, "openai", "http://h:1/v1#m"),
+    ("/ckpt", "vllm", "vllm", "/ckpt"),
+])
+def test_one_parser_for_model_strings(text, backend, kind, target):
+    from harness.backends import parse_model
+
+    parsed = parse_model(text, backend)
+    assert (parsed.kind, parsed.target) == (kind, target)
+    with pytest.raises(GenrankError, match="contradicts"):
+        parse_model("vllm:/ckpt", "openai")

@@ -157,13 +157,10 @@ def available_memory(device: str) -> tuple[int, str]:
 def backend_and_target(checkpoint: str, backend: str | None = None) -> tuple[str, str]:
     """``vllm:PATH`` / ``openai:URL#NAME`` / ``hf:...`` / plain: the same model strings as
     `genrank run --model`; the old ``--backend`` flag still works without a prefix."""
-    kind, sep, rest = checkpoint.partition(":")
-    if sep and kind in ("hf", "vllm", "openai") and rest:
-        if backend and backend != kind:
-            raise GenrankError(f"--backend {backend} contradicts the {kind}: prefix",
-                               field="--backend")
-        return kind, rest
-    return backend or "hf", checkpoint
+    from harness.backends import parse_model
+
+    parsed = parse_model(checkpoint, backend)
+    return parsed.kind, parsed.target
 
 
 def validate_checkpoint(target: str, *, backend: str = "hf", chat_template: bool = True,
