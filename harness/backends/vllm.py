@@ -63,7 +63,10 @@ class VLLMBackend:
             dtype = str(self.llm.llm_engine.model_config.dtype).replace("torch.", "")
         except AttributeError:
             dtype = self.engine_args["dtype"]
-        return {"dtype": dtype, "device_class": device_class("cuda"),
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        return {"dtype": dtype, "device_class": device_class(device),
                 "engine": {"vllm": getattr(vllm, "__version__", "unknown")},
                 "tensor_parallel_size": self.engine_args["tensor_parallel_size"]}
 
