@@ -163,11 +163,13 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         done.update({r["item_id"]: r for r in records})
         if bar is not None:
             bar.update(len(idx))
-    records = [{k: v for k, v in done[it.id].items() if k != "config_hash"}
-               for it in plan_.items]
+    # items finished earlier under the same settings stay: a smaller --limit never shrinks
+    # what the run directory already holds
+    ids = [it.id for it in plan_.items] + [k for k in done if k not in wanted]
+    records = [{k: v for k, v in done[i].items() if k != "config_hash"} for i in ids]
     return finish_task(run, spec, records, {
         "generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
-        "fewshot": spec.fewshot, "limit": len(plan_.items), "config_hash": config_hash})
+        "fewshot": spec.fewshot, "limit": len(ids), "config_hash": config_hash})
 
 
 def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
