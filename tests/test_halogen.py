@@ -13,7 +13,8 @@ from harness.replay import score_predictions
 from harness.spec import load_specs
 from harness.types import Item, Score
 from suites.halogen.data import LAYOUT, MODEL_ALIASES, MODELS
-from suites.halogen.rules import first_line_says, is_abstained, judge_row, word_tokenize, yes_no
+from suites.halogen.rules import (first_line_says, is_abstained, judge_row, word_tokenize,
+                                  yes_no)
 
 PUBLISHED = {"biographies": "biographies", "code": "code",
              "false_presupposition": "false_presupposition",

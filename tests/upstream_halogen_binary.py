@@ -131,7 +131,8 @@ def compute_scores(response_filepath: Path) -> tuple[float, float, float, list[t
             hallucinated_atoms = ast.literal_eval(
                 each_sample[columns.index("hallucinated_atomic_units")])
             response_words = [x.lower() for x in word_tokenize(response.split("\n")[0])]
-            if CATEGORY_TO_CORRECT_RESPONSE[category].lower() in response_words or len(all_atoms) == 0:
+            correct = CATEGORY_TO_CORRECT_RESPONSE[category].lower()
+            if correct in response_words or len(all_atoms) == 0:
                 hallu_rate = 0
             else:
                 hallu_rate = len(hallucinated_atoms) * 1.0 / len(all_atoms)
