@@ -33,6 +33,7 @@ class RunOptions:
     seed: int | None = None
     chunk: int = 64  # items generated between journal flushes
     progress: bool = True
+    progress_lines: bool = False  # not a terminal: a progress line every 30 s / 10 % instead
     skip_missing_data: bool = False
     num_fewshot: int | None = None          # lm-eval's --num_fewshot: exemplars per prompt
     gen_kwargs: dict[str, Any] = field(default_factory=dict)  # GenerationConfig overrides
@@ -184,8 +185,13 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     stats, start = RunStats(), time.perf_counter()
     cache = GenerationCache()
     total = sum(len(p.items) for p in plans)
-    with tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
-              dynamic_ncols=True) as bar:
+    if opts.progress_lines and not opts.progress:
+        from harness.progress import LineProgress
+        bar_ctx = LineProgress(total)
+    else:
+        bar_ctx = tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
+                       dynamic_ncols=True)
+    with bar_ctx as bar:
         for p in plans:
             bar.set_postfix_str(p.spec.name)
             stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk)

@@ -47,7 +47,8 @@ def register(sub) -> None:
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("--journal-every", type=int, default=64, metavar="N",
                    help="items between journal flushes (smaller: finer resume)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (off a terminal: no progress lines)")
     p.set_defaults(func=run)
 
 
@@ -62,6 +63,7 @@ def run(args) -> int:
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),
+                      progress_lines=not args.no_progress and not sys.stderr.isatty(),
                       chunk=args.journal_every, skip_missing_data=args.skip_missing_data,
                       num_fewshot=args.num_fewshot,
                       gen_kwargs=generation_overrides(args.gen_kwargs),
