@@ -40,6 +40,12 @@ def register(sub) -> None:
     p.add_argument("--max-model-len", type=int, help="vllm: context length to allocate for")
     p.add_argument("--concurrency", type=int, default=8,
                    help="openai: requests in flight at once")
+    p.add_argument("--max-retries", type=int, default=5,
+                   help="openai: retries of a request on 429/5xx/timeouts (said on stderr, "
+                        "counted in the run's history)")
+    p.add_argument("--max-failed-items", type=int, default=0, metavar="N",
+                   help="openai: items whose requests still fail after retries that may be "
+                        "recorded as failed (scored wrong) before the run stops")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
     p.add_argument("-o", "--output", default="runs", help="run store folder")
@@ -79,7 +85,8 @@ def run(args) -> int:
     options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
                "seed": args.seed, "tensor_parallel_size": args.tensor_parallel_size,
                "max_model_len": args.max_model_len, "concurrency": args.concurrency,
-               "api_key_env": args.api_key_env}
+               "api_key_env": args.api_key_env, "max_failed_items": args.max_failed_items,
+               "max_retries": args.max_retries}
     options.update({k: v for k, v in model_args.items() if k != "pretrained"})
     args.model = str(model_args.get("pretrained", args.model))
     if args.shards > 1:
