@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="evaluate a model on tasks (resumes if interrupted)")
@@ -39,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("--journal-every", type=int, default=64, metavar="N",
                    help="items between journal flushes (smaller: finer resume)")
     p.add_argument("--no-progress", action="store_true")
+    add_unsafe_code(p)
     p.set_defaults(func=run)
 
 
@@ -46,6 +49,7 @@ def run(args) -> int:
     from harness.runner import RunOptions, plan, run_tasks
     from harness.spec import load_specs, select
 
+    apply_unsafe_code(args)
     tags = dict(t.split("=", 1) for t in args.tag)
     specs = select(load_specs(), tasks=args.task, suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,

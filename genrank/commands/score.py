@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+
 
 def register(sub) -> None:
     p = sub.add_parser("score", help="score existing predictions (published model outputs)")
@@ -10,6 +12,7 @@ def register(sub) -> None:
     p.add_argument("--model-name", help="model name (when the file does not name models)")
     p.add_argument("--seed", type=int, help="training seed / run number of the model")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    add_unsafe_code(p)
     p.set_defaults(func=run)
 
 
@@ -17,6 +20,7 @@ def run(args) -> int:
     from harness.replay import score_predictions
     from harness.spec import load_specs, select
 
+    apply_unsafe_code(args)
     (spec,) = select(load_specs(), tasks=[args.task])[:1]
     runs = score_predictions(spec, args.predictions, args.output, model_name=args.model_name,
                              seed=args.seed)
