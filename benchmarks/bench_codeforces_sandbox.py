@@ -61,6 +61,7 @@ def baseline_sandbox(rev: str):
     path.write_text(text)
     spec = importlib.util.spec_from_file_location("baseline_sandbox", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
     spec.loader.exec_module(mod)
     return mod
 
