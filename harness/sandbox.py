@@ -150,7 +150,7 @@ def seccomp_program() -> bytes | None:
     of any other ABI (i386 ``int 0x80``, x32) kill the process."""
     try:
         import pyseccomp as sc
-    except (ImportError, OSError):
+    except (ImportError, OSError, RuntimeError, AttributeError):  # libseccomp missing
         return None
     eperm = sc.ERRNO(1)
     f = sc.SyscallFilter(sc.ALLOW)

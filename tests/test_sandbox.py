@@ -87,7 +87,8 @@ def test_cli_flag_sets_unsafe_code(monkeypatch):
 
     monkeypatch.delenv(sandbox.UNSAFE_ENV, raising=False)
     for argv in (["run", "--unsafe-code"], ["score", "--task", "t", "--predictions", "p",
-                                            "--unsafe-code"], ["submit", "x", "--unsafe-code"]):
+                                            "--unsafe-code"], ["submit", "x", "--unsafe-code"],
+                 ["import-lm-eval", "d", "--unsafe-code"]):
         apply_unsafe_code(build_parser().parse_args(argv))
         assert sandbox.unsafe_allowed()
         monkeypatch.delenv(sandbox.UNSAFE_ENV)
