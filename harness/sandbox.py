@@ -171,6 +171,7 @@ def seccomp_program() -> bytes | None:
 
 # --- cgroups -------------------------------------------------------------------------
 
+@lru_cache(maxsize=1)
 def _own_cgroup_dirs() -> dict[str, Path] | None:
     """Writable ``memory`` and ``pids`` cgroup directories of this process (v1 or v2)."""
     try:
@@ -192,8 +193,21 @@ def _own_cgroup_dirs() -> dict[str, Path] | None:
             except OSError:
                 pass
     if set(found) == {"memory", "pids"} and all(os.access(d, os.W_OK) for d in found.values()):
+        _remove_stale(found)
         return found
     return None
+
+
+def _remove_stale(parents: dict[str, Path]) -> None:
+    """Box cgroups left by callers that were killed (named after their pid)."""
+    for parent in set(parents.values()):
+        for d in parent.glob("genrank-sbx-*-*"):
+            pid = d.name.split("-")[2]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
 
 
 class _Cgroup:
@@ -264,7 +278,10 @@ def detect_level() -> str | None:
     for level in LEVELS:
         if level == "bwrap-cgroup" and _own_cgroup_dirs() is None:
             continue
-        res = Sandbox(Limits(cpu_s=5, wall_s=20), mode=level).run_python("print('ok')")
+        try:
+            res = Sandbox(Limits(cpu_s=5, wall_s=20), mode=level).run_python("print('ok')")
+        except (OSError, ValueError, subprocess.SubprocessError):  # e.g. no ldd
+            continue
         if res.verdict == "ok" and res.stdout.strip() == "ok":
             return level
     return None

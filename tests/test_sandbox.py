@@ -216,3 +216,47 @@ def test_site_builtins_exist(sb):
     res = sb.run_python_tests("print(1)\nexit()\nprint(2)", [""])[0]
     assert (res.verdict, res.stdout.strip()) == ("ok", "1")
     assert sb.run_python("quit(3)").exit_code == 3
+
+
+@needs_box
+def test_killed_caller_leaves_nothing(tmp_path):
+    """SIGKILL the caller mid-run: its box dies with it (--die-with-parent) and its empty
+    cgroup is swept by the next sandbox user."""
+    import signal
+    import subprocess
+    import sys
+
+    marker = f"genrank-orphan-box-{os.getpid()}"
+    script = ("from harness.sandbox import Sandbox, Limits\n"  # (marker reversed: not ours)
+              "Sandbox(Limits(cpu_s=2, wall_s=60)).run_python("
+              f"\"import os, sys, time\\nos.execv(sys.executable, [sys.executable, '-c', "
+              f"'import time; time.sleep(60)', '{marker[::-1]}'[::-1]])\")\n")
+    caller = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent)
+
+    def marked():
+        out = set()
+        for pid in _host_pids():
+            try:
+                if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    out.add(pid)
+            except OSError:
+                pass
+        return out
+
+    deadline = time.time() + 30
+    while not marked() and time.time() < deadline:
+        time.sleep(0.1)
+    assert marked(), "the box never started"
+    caller.send_signal(signal.SIGKILL)
+    caller.wait()
+    deadline = time.time() + 5
+    while marked() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not marked()
+    if LEVEL == "bwrap-cgroup":
+        parents = sandbox._own_cgroup_dirs()
+        left = [d for p in parents.values() for d in p.glob(f"genrank-sbx-{caller.pid}-*")]
+        assert left  # the killed caller could not remove its cgroup...
+        sandbox._own_cgroup_dirs.cache_clear()
+        sandbox._own_cgroup_dirs()  # ...the next user sweeps it
+        assert not any(d.exists() for d in left)
