@@ -8,7 +8,7 @@ first (``isolation_report()`` names them and the active one):
    writable place); new user, PID, network, IPC, UTS and cgroup namespaces; a new session;
    death with the caller; a seccomp filter (built by libseccomp) refusing namespace
    creation, ptrace and cross-process memory access, mounts, keyrings, bpf,
-   perf_event_open, io_uring, memfd_create and System V / POSIX message shared memory;
+   perf_event_open, io_uring, memfd_create, System V shared memory and message queues;
    and a memory + process-count cgroup per box (needs a writable cgroup v1 ``memory`` and
    ``pids`` hierarchy or cgroup v2 with both controllers, e.g. as root).
 2. ``bwrap-rlimit``: the same without the cgroup: memory by RLIMIT_AS per process (the
@@ -23,8 +23,9 @@ per test case with fresh limits, an emptied ``/tmp`` and everything the previous
 left running killed first; test inputs and outputs travel as file descriptors, never
 through the box's memory. Limits: CPU time (RLIMIT_CPU), wall time (killed by the
 caller; extended while a single-process program keeps using CPU on a loaded machine, so
-CPU time, not machine load, decides; never past twice the limit), memory, file size (RLIMIT_FSIZE, also capping stdout/stderr,
-which go to anonymous files), process count, no core dumps, a scrubbed environment.
+CPU time, not machine load, decides; never past twice the limit), memory, file size
+(RLIMIT_FSIZE, also capping stdout/stderr, which go to anonymous files), process count,
+no core dumps, a scrubbed environment.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ _REFUSED = (
     "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl", "syslog",
     "lookup_dcookie", "vhangup", "name_to_handle_at", "open_by_handle_at", "fanotify_init",
     "sethostname", "setdomainname", "iopl", "ioperm", "settimeofday", "clock_settime",
-    "clock_adjtime", "adjtimex", "uselib", "personality", "landlock_create_ruleset")
+    "clock_adjtime", "adjtimex", "uselib", "personality")
 _NS_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
              0x40000000)  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
 _TIOCSTI = 0x5412
@@ -314,12 +315,15 @@ def isolation_report(mode: str | None = None) -> dict[str, str]:
     if mode in LEVELS:
         files = ("fresh root: interpreter, standard library and its shared libraries "
                  "read-only; size-capped tmpfs /tmp (emptied per case) the only writable place")
-        memory = ("cgroup memory limit per box (+ RLIMIT_AS per process)" if mode == "bwrap-cgroup"
+        memory = ("cgroup memory limit per box (+ RLIMIT_AS per process)"
+                  if mode == "bwrap-cgroup"
                   else "RLIMIT_AS per process; memfd_create and System V shm refused")
         return {"mode": mode, "order": order, "filesystem": files, "memory": memory,
                 "namespaces": "user, PID, network, IPC, UTS, cgroup (--unshare-all)",
-                "seccomp": "refuses " + ", ".join(_REFUSED[:8]) + ", mount, keyctl, bpf, "
-                           "perf_event_open, memfd/shm, ... and clone with namespace flags",
+                "seccomp": "refuses namespaces (unshare, setns, clone with CLONE_NEW*), ptrace "
+                           "and other processes' memory, mounts, keyrings, bpf, "
+                           "perf_event_open, io_uring, memfd_create, System V shm/msg, "
+                           "kernel administration; other ABIs killed",
                 "processes": ("pids cgroup" if mode == "bwrap-cgroup" else "RLIMIT_NPROC")
                              + "; the box's init kills leftovers after each case",
                 "limits": "RLIMIT_CPU, RLIMIT_FSIZE (stdout/stderr too), no core, wall-time kill",

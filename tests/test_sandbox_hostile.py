@@ -91,7 +91,8 @@ print(os.environ.get('GENRANK_HOSTILE_SECRET', 'none'))
     "host_proc": r"""
 import os
 for pid in ['@PID@', '@PPID@'] + os.listdir('/proc'):
-    for path in ['/proc/%s/environ' % pid, '/proc/%s/root@DATA@' % pid, '/proc/%s/cwd/README.md' % pid]:
+    for path in ('/proc/%s/environ' % pid, '/proc/%s/root@DATA@' % pid,
+                 '/proc/%s/cwd/README.md' % pid):
         try:
             data = open(path, 'rb').read()
         except OSError:
