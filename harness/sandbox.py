@@ -421,7 +421,8 @@ def _bwrap_argv(python: str, limits: Limits, seccomp_fd: int) -> list[str]:
         argv += ["--ro-bind", path, path]
     for d in dirs:  # third-party packages are not the standard library
         if os.path.isdir(os.path.join(d, "site-packages")):
-            argv += ["--tmpfs", os.path.join(d, "site-packages")]
+            argv += ["--tmpfs", os.path.join(d, "site-packages"),
+                     "--remount-ro", os.path.join(d, "site-packages")]
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", str(limits.tmpfs_mb << 20), "--perms", "0700", "--tmpfs", "/tmp",
              "--remount-ro", "/dev", "--remount-ro", "/proc", "--remount-ro", "/",

@@ -202,9 +202,11 @@ for d in ('/dev/shm', '/tmp'):
 print('ESCAPED' if held > @MEMORY_MB@ + 64 else 'held %d' % held)
 """,
     "write_outside_temp_dir": r"""
+import os
 hits = []
 for p in ['@OUTSIDE@', '@REPO@/@MARKER@', '/tmp/../@MARKER@', '/@MARKER@', '/dev/@MARKER@',
-          '/proc/sys/kernel/hostname']:
+          '/proc/sys/kernel/hostname', os.path.dirname(os.__file__) + '/@MARKER@',
+          os.path.dirname(os.__file__) + '/site-packages/@MARKER@']:
     try:
         with open(p, 'w') as f:
             f.write('x')
