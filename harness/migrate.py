@@ -18,7 +18,7 @@ from harness import registry
 from harness.errors import GenrankError
 from harness.items import load_items, render_prompts
 from harness.runs import compute_metrics
-from harness.runspec import undocumented, component_versions, evaluation_fields, item_digest
+from harness.runspec import resolved, undocumented
 from harness.runstore import RUN_FORMAT, RunDir, short_hash, write_json
 from harness.spec import TaskSpec
 from harness.terms import declared, disagreement, item_terms
@@ -94,12 +94,8 @@ def _verified(run: RunDir, spec: TaskSpec, scores: dict) -> tuple:
     if why:
         raise GenrankError(f"scores.json does not follow from the records: {why}", file=where,
                            task=spec.name)
-    evaluated = [items[i] for i in df["item_id"]]
-    runspec = {"format": 1, "task": spec.name, "version": spec.spec_hash,
-               "evaluation": evaluation_fields(spec), "components": component_versions(spec),
-               "items": {"dataset_digest": spec.dataset_digest, "n_dataset": spec.n_dataset,
-                         "evaluated_digest": item_digest(evaluated), "n_evaluated": len(df)},
-               "backend": None, "migrated_from": "0.1"}
+    runspec = {**resolved(spec, list(zip(df["item_id"], df["target"])), spec.generation, {}),
+               "generation": None, "data_files": None, "migrated_from": "0.1"}
     return df.assign(spec_hash=spec.spec_hash), terms, runspec
 
 

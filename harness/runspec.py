@@ -85,8 +85,15 @@ def _data_files(source: Any) -> list[str]:
     return found
 
 
-def resolved(spec, items: list[Item], config, backend: dict[str, Any]) -> dict[str, Any]:
-    """The run spec of one task as run: what a reader needs to know what was measured."""
+def evaluated_digest(pairs: Iterable[tuple[str, str]]) -> str:
+    """Digest of the (item id, target) pairs a run's records hold, in order."""
+    return stable_hash([[i, t] for i, t in pairs])[:16]
+
+
+def resolved(spec, evaluated: list[tuple[str, str]], config, backend: dict[str, Any]
+             ) -> dict[str, Any]:
+    """The run spec of one task as run (``evaluated``: the records' (item id, target)
+    pairs): what a reader needs to know what was measured."""
     files = _data_files(spec.source) + _data_files((spec.fewshot or {}).get("source"))
     files += _data_files(spec.verifier.params)
     return {
@@ -94,7 +101,7 @@ def resolved(spec, items: list[Item], config, backend: dict[str, Any]) -> dict[s
         "evaluation": evaluation_fields(spec), "components": component_versions(spec),
         "generation": config.as_dict(),
         "items": {"dataset_digest": spec.dataset_digest, "n_dataset": spec.n_dataset,
-                  "evaluated_digest": item_digest(items), "n_evaluated": len(items)},
+                  "evaluated_digest": evaluated_digest(evaluated), "n_evaluated": len(evaluated)},
         "data_files": [{"path": f, "bytes": Path(f).stat().st_size if Path(f).exists() else None}
                        for f in files],
         "backend": backend}

@@ -39,12 +39,13 @@ class OpenAIOptions:
     backoff: float = 1.0
     api_key_env: str = "OPENAI_API_KEY"
     name: str | None = None
+    max_failed_items: int = 0
 
 
 OPTIONS = {"hf": HFOptions, "vllm": VLLMOptions, "openai": OpenAIOptions}
 #: options the command line hands every backend (each takes those it declares)
 COMMON = {"batch_size", "device", "dtype", "seed", "tensor_parallel_size", "max_model_len",
-          "concurrency", "api_key_env"}
+          "concurrency", "api_key_env", "max_retries", "max_failed_items"}
 #: kept for callers that list the hf backend's options
 HF_OPTIONS = tuple(f.name for f in fields(HFOptions))
 
