@@ -80,8 +80,13 @@ def _register(table: dict, name: str):
     return deco
 
 
-def loader(name: str):
-    return _register(LOADERS, name)
+def loader(name: str, *, source: type | None = None, params: type | None = None):
+    """Register ``fn(spec, source) -> list[Item]``; ``source`` and ``params`` are the
+    dataclasses its ``source:`` and ``loader_params:`` follow (checked by spec.validate)."""
+    def deco(fn):
+        fn.Source, fn.Params = source, params
+        return _register(LOADERS, name)(fn)
+    return deco
 
 
 def metric(name: str, *, version: str = "1"):

@@ -321,9 +321,29 @@ def load_specs(path: str | Path | None = None) -> dict[str, TaskSpec]:
 
 
 def validate(spec: TaskSpec) -> None:
-    """Check that every name the spec uses is registered (imports the task's suite)."""
+    """Check that every name the spec uses is registered and every parameter it gives is
+    declared with its type (imports the suites)."""
+    from harness.runspec import undocumented
+
     registry.import_suite(spec.suite)
-    registry.lookup(registry.LOADERS, "loader", spec.loader, task=spec.name, file=spec.file)
+    load = registry.lookup(registry.LOADERS, "loader", spec.loader, task=spec.name,
+                           file=spec.file)
+    sources = [("source", load, spec.source)]
+    if spec.fewshot and spec.fewshot.get("source") is not None:
+        fs_loader = registry.lookup(registry.LOADERS, "loader",
+                                    spec.fewshot.get("loader") or spec.loader, task=spec.name,
+                                    file=spec.file)
+        sources.append(("fewshot.source", fs_loader, spec.fewshot["source"]))
+    checks = [(fld, getattr(fn, "Source", None), value) for fld, fn, value in sources]
+    checks.append(("loader_params", getattr(load, "Params", None), spec.loader_params))
+    for fld, declared, value in checks:
+        if declared is None:
+            continue
+        try:
+            check(declared, undocumented(value), field=fld)
+        except GenrankError as exc:
+            raise GenrankError(exc.message, file=spec.file, task=spec.name,
+                               field=exc.field) from None
     registry.lookup(registry.VERIFIERS, "verifier", spec.verifier.name, task=spec.name,
                     file=spec.file)
     for m in spec.metrics:

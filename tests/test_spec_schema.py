@@ -62,6 +62,12 @@ CASES = {  # case: (tasks file text or bytes, what the error line must name)
     "lower-is-better-string": (GOOD.replace("    tags:", "    lower_is_better: 'false'\n    tags:"),
                                "field=lower_is_better"),
     "alias-bomb": (BOMB, "expands to over"),
+    "source-typo": (GOOD.replace("source: {split: simple, seed: 0}",
+                                 "source: {split: simple, sead: 0}"), "field=source.sead"),
+    "source-type": (GOOD.replace("source: {split: simple, seed: 0}",
+                                 "source: {split: simple, seed: zero}"), "field=source.seed"),
+    "fewshot-source-typo": (GOOD.replace("part: train}", "prat: train}"),
+                            "field=fewshot.source.prat"),
 }
 
 

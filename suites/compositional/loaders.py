@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
+from typing import Literal
 
 from harness.data import open_text, read_zip_member, source_path
 from harness.errors import GenrankError
@@ -11,12 +13,40 @@ from harness.types import Item
 from suites.compositional import scan_grammar
 
 
+@dataclass(frozen=True)
+class PathSource:
+    path: str
+
+
+@dataclass(frozen=True)
+class PairSource:
+    """Parallel files: inputs in ``path``, targets in ``target``."""
+
+    path: str
+    target: str
+
+
+@dataclass(frozen=True)
+class GeneratedSource:
+    split: str = "simple"
+    seed: int = 0
+    part: Literal["train", "test"] = "test"
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class ZipSource:
+    path: str
+    member: str
+    target_member: str
+
+
 def _item(prefix: str, i: int, source: str, target: str, **meta) -> Item:
     return Item(id=f"{prefix}{i:05d}", fields={"input": source}, target=target,
                 meta={"target_length": len(target.split()), **meta})
 
 
-@loader("scan_lines")
+@loader("scan_lines", source=PathSource)
 def scan_lines(spec, source: dict) -> list[Item]:
     """SCAN's ``IN: <command> OUT: <actions>`` lines."""
     path = source_path(spec, "path", source)
@@ -33,7 +63,7 @@ def scan_lines(spec, source: dict) -> list[Item]:
     return items
 
 
-@loader("scan_generated")
+@loader("scan_generated", source=GeneratedSource)
 def scan_generated(spec, source: dict) -> list[Item]:
     """Tasks genrank makes itself from SCAN's grammar (no data files needed)."""
     split, seed = source.get("split", "simple"), int(source.get("seed", 0))
@@ -49,7 +79,7 @@ def scan_generated(spec, source: dict) -> list[Item]:
             for i, c in enumerate(commands)]
 
 
-@loader("cogs_tsv")
+@loader("cogs_tsv", source=PathSource)
 def cogs_tsv(spec, source: dict) -> list[Item]:
     """COGS TSV rows: sentence, logical form, generalisation category."""
     path = source_path(spec, "path", source)
@@ -73,14 +103,14 @@ def _paired_lines(spec, source: dict, src_key: str = "path", tgt_key: str = "tar
     return src, tgt
 
 
-@loader("line_pairs")
+@loader("line_pairs", source=PairSource)
 def line_pairs(spec, source: dict) -> list[Item]:
     """Parallel ``.src``/``.tgt`` files (PCFG SET), one example per line."""
     src, tgt = _paired_lines(spec, source)
     return [_item("", i, s.strip(), t.strip()) for i, (s, t) in enumerate(zip(src, tgt))]
 
 
-@loader("pcfg_localism")
+@loader("pcfg_localism", source=PathSource)
 def pcfg_localism(spec, source: dict) -> list[Item]:
     """PCFG SET localism: the ``original`` rows of the unrolled file, with their unrolled steps."""
     path = source_path(spec, "path", source)
@@ -98,7 +128,7 @@ def pcfg_localism(spec, source: dict) -> list[Item]:
     return items
 
 
-@loader("cfq_zip")
+@loader("cfq_zip", source=ZipSource)
 def cfq_zip(spec, source: dict) -> list[Item]:
     """CFQ (LEAR's MCD release): questions and SPARQL queries read from the zip in memory."""
     path = source_path(spec, "path", source)

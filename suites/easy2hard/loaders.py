@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -231,7 +232,22 @@ def rows_to_items(rows: Iterable[dict], config: str, difficulty_field: str | Non
     return items
 
 
-@loader("easy2hard")
+@dataclass(frozen=True)
+class E2HSource:
+    """An E2H subset's rows: local file(s) in the hub's schema, else the hub itself."""
+
+    config: str
+    path: str | None = None
+    paths: list[str] | None = None
+    hub: str | None = None
+    hub_split: str = "eval"
+    revision: str | None = None
+    dedupe_on: str | None = None
+    difficulty_field: str | None = None
+    limit: int | None = None
+
+
+@loader("easy2hard", source=E2HSource)
 def load(spec, source: dict) -> list[Item]:
     """Items of one E2H subset (or of a source in that subset's schema)."""
     config = source.get("config")

@@ -14,6 +14,7 @@ import gzip
 import io
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -101,7 +102,17 @@ def _prompt_rows(path: str) -> tuple[dict, ...]:
         return tuple(csv.DictReader(fh))
 
 
-@loader("halogen")
+@dataclass(frozen=True)
+class HalogenSource:
+    path: str
+
+
+@dataclass(frozen=True)
+class HalogenParams:
+    domain: str
+
+
+@loader("halogen", source=HalogenSource, params=HalogenParams)
 def load(spec, source: dict) -> list[Item]:
     """One item per prompt-file row; fields keep the file's columns (the offline
     verifiers' facts: lifespans, lists and counts, the source passage)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,7 +49,19 @@ def _member(path: str, member: str, password: str, task: str) -> tuple[dict, ...
     return tuple(json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip())
 
 
-@loader("realmistake")
+@dataclass(frozen=True)
+class RealMistakeSource:
+    path: str
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class RealMistakeParams:
+    task: str
+    response_model: str
+
+
+@loader("realmistake", source=RealMistakeSource, params=RealMistakeParams)
 def load(spec, source: dict) -> list[Item]:
     """One item per (task input, LLM response); target is 'error' or 'no_error'."""
     params = spec.loader_params
