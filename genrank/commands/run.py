@@ -12,6 +12,9 @@ def register(sub) -> None:
                         "openai:URL#NAME (default: smollm2-135m)")
     p.add_argument("--name", help="model name in the run store and leaderboards")
     p.add_argument("--task", action="append", help="task name or glob (repeatable)")
+    p.add_argument("--tasks-file", action="append", metavar="FILE",
+                   help="read tasks from this file instead of tasks.yaml, e.g. one written by "
+                        "genrank split (repeatable; default: tasks.yaml)")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--limit", type=int, help="first N items of each task")
@@ -44,10 +47,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from harness.runner import RunOptions, plan, run_tasks
-    from harness.spec import load_specs, select
+    from harness.spec import load_task_files, select
 
     tags = dict(t.split("=", 1) for t in args.tag)
-    specs = select(load_specs(), tasks=args.task, suites=args.suite, tags=tags)
+    specs = select(load_task_files(args.tasks_file), tasks=args.task, suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),

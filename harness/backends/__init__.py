@@ -1,4 +1,4 @@
-"""Backends: ``hf`` (default), ``vllm:``, ``openai:`` — chosen by the --model string."""
+"""Backends: ``hf`` (default), ``vllm:``, ``openai:``, ``baseline:`` — chosen by the --model string."""
 
 from __future__ import annotations
 
@@ -38,4 +38,5 @@ def _lazy(module: str, cls: str):
 BACKENDS = {
     "vllm": _lazy("harness.backends.vllm", "VLLMBackend"),
     "openai": _lazy("harness.backends.openai", "OpenAIBackend"),
+    "baseline": _lazy("harness.backends.baselines", "BaselineBackend"),
 }
