@@ -25,6 +25,7 @@ def register(sub) -> None:
                    "default: splits/<dataset>_<strategy>_s<seed>")
     p.add_argument("--name", help="task name in the generated tasks file "
                    "(default: <dataset>_<strategy>_s<seed>)")
+    p.add_argument("--size", type=int, help="draw this many items of the pool first (seeded)")
     p.add_argument("--test-size", type=float, default=0.2, help="random/mcd/tmcd: test share")
     p.add_argument("--train-size", type=float, default=0.5,
                    help="mcd/tmcd: smallest training share of the pool (the search may leave "
@@ -61,7 +62,7 @@ def register(sub) -> None:
 def _options(args):
     from harness.splits.strategies import SplitOptions
 
-    return SplitOptions(seed=args.seed, test_size=args.test_size, length_of=args.length_of,
+    return SplitOptions(seed=args.seed, size=args.size, test_size=args.test_size, length_of=args.length_of,
                         threshold=args.threshold, quantile=args.quantile, pattern=args.pattern,
                         drop=args.drop, primitive=args.primitive,
                         primitive_share=args.primitive_share,

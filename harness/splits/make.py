@@ -75,6 +75,10 @@ def make_split(pool: Pool, strategy: str, opts: SplitOptions) -> tuple[Split, Sp
     if len(pool.items) < 2:
         raise SplitError("the dataset has fewer than 2 items", file=pool.name,
                          task=f"strategy {strategy}", field="DATASET")
+    if opts.size is not None and opts.size < len(pool.items):
+        keep = np.sort(np.random.default_rng(opts.seed).choice(len(pool.items), opts.size,
+                                                               replace=False))
+        pool.items = [pool.items[i] for i in keep]
     kind = "tmcd" if strategy == "tmcd" else "mcd"
     dec, how = decompose(pool, kind, strict=strategy in ("mcd", "tmcd"), ctx=ctx)
     if strategy in ("mcd", "tmcd"):

@@ -25,6 +25,8 @@ class SplitError(GenrankError):
 @dataclass
 class SplitOptions:
     seed: int = 0
+    #: draw this many items of the pool first (seeded), e.g. to split a large pool quickly
+    size: int | None = None
     test_size: float = 0.2
     #: length: "input" or "output" tokens; threshold (test = longer) or quantile
     length_of: str = "output"
