@@ -82,7 +82,9 @@ def measure_existing(args) -> int:
     train, test = (load_side(pool, w) for w in args.measure)
     both = Pool(pool.name, train + test, pool.template, pool.dataset)
     ctx = {"dataset": pool.name, "strategy": "measure"}
-    dec, how = decompose(both, args.parser, strict=False, ctx=ctx)
+    from harness.splits.make import parser_for
+    strict = parser_for(pool.dataset, args.parser)[0] is not None  # a parser that fails: say so
+    dec, how = decompose(both, args.parser, strict=strict, ctx=ctx)
     in_test = np.r_[np.zeros(len(train), bool), np.ones(len(test), bool)]
     m = measure(dec.atoms, dec.compounds, in_test)
     report = {"dataset": pool.name, "train": args.measure[0], "test": args.measure[1],

@@ -47,7 +47,9 @@ _COGS_CLAUSE = re.compile(r"^(\*?)\s*([^\s(]+(?:\s\.\s[^\s(]+)*)\s*\((.*)\)$")
 
 def _cogs_arg(arg: str) -> str:
     arg = arg.strip()
-    return "x" if arg.startswith("x _") else ("NAME" if arg[:1].isupper() else arg)
+    if arg.startswith("x _"):
+        return "x"
+    return "NAME" if arg[:1].isupper() else ("var" if len(arg) == 1 else arg)
 
 
 def cogs_tree(lf: str):
@@ -65,8 +67,8 @@ def cogs_tree(lf: str):
     events: dict[str, list] = {}
     for part in parts:
         part = part.strip()
-        if part.startswith("lambda"):
-            part = part.split(".", 1)[1].strip() if " . " in part else part
+        while part.startswith("lambda "):  # LAMBDA a . LAMBDA e . pred ( ... )
+            part = part.split(" . ", 1)[1].strip()
         m = _COGS_CLAUSE.match(part)
         if not m:
             raise ValueError(f"not a COGS clause: {part!r}")
