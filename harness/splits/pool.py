@@ -54,7 +54,7 @@ def _jsonl_pool(path: Path) -> Pool:
             items.append(Item(id=str(row.get("id", i)), fields={"input": str(src)},
                               target=str(tgt), meta=meta))
     template = parse_task(JSONL_TEMPLATE, {}, file=str(path), index=0)
-    return Pool(path.stem, items, template, "jsonl")
+    return Pool(str(path), items, template, "jsonl")
 
 
 def _load_sources(template: TaskSpec, sources: list[dict]) -> list[Item]:
@@ -70,12 +70,12 @@ def _load_sources(template: TaskSpec, sources: list[dict]) -> list[Item]:
 def load_pool(name: str) -> Pool:
     """A pool by suite name (``scan``, ``cogs``, ``cfq``, ``pcfgset``), task name or JSONL path."""
     path = Path(name)
+    specs = load_specs()
+    registry.import_suites(s.suite for s in specs.values())  # their parsers and pools
     if name.endswith(".jsonl") or (path.is_file() and path.suffix in (".json", ".jsonl")):
         if not path.is_file():
             raise GenrankError("JSONL file not found", file=name, field="DATASET")
         return _jsonl_pool(path)
-    specs = load_specs()
-    registry.import_suites(s.suite for s in specs.values())
     if name in registry.SPLIT_DATASETS:
         entry = registry.SPLIT_DATASETS[name]
         template = specs[entry["template"]]
