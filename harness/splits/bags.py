@@ -7,7 +7,7 @@ inner loops and no pair matrices, so memory grows with the pool size only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 

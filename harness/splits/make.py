@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Callable, Sequence
 
 import numpy as np
@@ -88,7 +87,3 @@ def make_split(pool: Pool, strategy: str, opts: SplitOptions) -> tuple[Split, Sp
         fn = getattr(strategies, f"{strategy}_split")
         split = fn(pool.items, opts, ctx)
     return split, measure_split(dec, len(pool.items), split), how
-
-
-def options_record(opts: SplitOptions) -> dict:
-    return asdict(opts)

@@ -222,7 +222,9 @@ def difficulty_split(items: Sequence[Item], opts: SplitOptions, ctx: dict) -> Sp
                   info={"rating_field": field_, "cuts": [float(lo), float(hi)]})
     for name, pool in split.exemplars.items():
         if not len(pool):
-            raise _fail(f"the {name} exemplar pool is empty", ctx, "--exemplar-share")
+            option = "--exemplar-share" if name == "hard" else "--rating-field"
+            raise _fail(f"the {name} exemplar pool is empty (ratings too few or too tied "
+                        "to cut into thirds)", ctx, option)
     return _check(split, ctx, "--rating-field")
 
 
