@@ -17,6 +17,11 @@ def register(sub) -> None:
     p.add_argument("--aggregate", metavar="FILE_OR_LIST",
                    help="scenarios of the aggregate reference: a list file or comma-separated "
                         "names (default: scenarios_for_aggregate.txt beside a catalog, else all)")
+    p.add_argument("--reference", metavar="FILE_OR_LIST|all",
+                   help="benchmarks the z-scores are standardised over, IBM BenchBench's "
+                        "reference set: a list file, comma-separated names or 'all' (default: "
+                        "scenarios_of_intereset.txt beside a catalog, else all); names not in "
+                        "the table are skipped and reported")
     p.add_argument("--lower-is-better", metavar="FILE_OR_LIST",
                    help="sources (file stems, matched exactly), or for runs task or metric "
                         "names, whose scores are lower-is-better")
@@ -49,9 +54,12 @@ def run(args: argparse.Namespace) -> int:
     data = inputs.load(args.inputs, lower_is_better=_names(args.lower_is_better),
                        metric=args.metric)
     agg = _names(args.aggregate) or data.aggregate
+    reference = (None if args.reference == "all"
+                 else _names(args.reference) or data.reference)
     lines: list[str] = []
     if data.wide is not None and data.wide.shape[1] >= 2:
-        lines += report.wide_report(data.wide, out, aggregate_scenarios=agg, n_boot=args.n_boot,
+        lines += report.wide_report(data.wide, out, aggregate_scenarios=agg,
+                                    reference_set=reference, n_boot=args.n_boot,
                                     ks=args.k, seed=args.seed)
     if data.scores is not None:
         lines += report.items_report(data.scores, data.items, out,

@@ -17,6 +17,7 @@ class Inputs:
     scores: pd.DataFrame | None         # one oriented value per run and task (primary_scores)
     items: pd.DataFrame                 # genrank item scores (+ answers), when runs were given
     aggregate: list[str] | None         # aggregate scenarios found beside a catalog
+    reference: list[str] | None = None  # z-score reference set found beside a catalog
 
 
 def leaderboard_csv_to_wide(df: pd.DataFrame) -> pd.DataFrame:
@@ -67,10 +68,11 @@ def load(paths: list[str], lower_is_better: list[str] | None = None,
     """Runs, leaderboard CSVs, wide CSVs and catalog folders, in any mix."""
     from leaderboards import runs
 
-    longs, run_paths, agg = [], [], None
+    longs, run_paths, agg, reference = [], [], None, None
     for p in map(Path, paths):
         if p.is_dir() and (p / "catalog").is_dir():
             long, agg = tables.benchbench_catalog(p, lower_is_better)
+            reference = tables.benchbench_reference(p)
             longs.append(long)
         elif p.is_dir() and any(p.glob("*.csv")) and not any(p.rglob("metadata.json")):
             longs.append(tables.load_catalog(p, lower_is_better=lower_is_better or []))
@@ -99,4 +101,4 @@ def load(paths: list[str], lower_is_better: list[str] | None = None,
             .assign(source="runs"))
     if longs:
         wide = tables.to_wide(pd.concat(longs, ignore_index=True))
-    return Inputs(wide, scores, items, agg)
+    return Inputs(wide, scores, items, agg, reference)

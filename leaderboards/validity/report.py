@@ -82,9 +82,13 @@ def curve_plot(curve: pd.DataFrame, path: Path) -> None:
 
 
 def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str] | None = None,
-                n_boot: int = 1000, ks: list[int] | None = None, n_draws: int = 50,
-                seed: int = 0) -> list[str]:
-    """Concordance, aggregate agreement, granularity and W for a wide table; returns md lines."""
+                reference_set: list[str] | None = None, n_boot: int = 1000,
+                ks: list[int] | None = None, n_draws: int = 50, seed: int = 0) -> list[str]:
+    """Concordance, aggregate agreement, granularity and W for a wide table; returns md lines.
+
+    ``reference_set``: benchmarks the z-scores are standardised over (None: all of them);
+    names not in the table are skipped and listed in the summary.
+    """
     lines = [f"Table: {wide.shape[0]} models x {wide.shape[1]} benchmarks.", ""]
     pairs = concordance.pairwise(wide)
     pairs.to_csv(out / "pairwise_concordance.csv", index=False)
@@ -96,7 +100,9 @@ def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str]
     scen = aggregate_scenarios or list(wide.columns)
     wa = aggregate.with_aggregate(wide, scen)
     wa.to_csv(out / "table_with_aggregate.csv")
-    z = aggregate.agreement_with_reference(wa)
+    present = None if reference_set is None else [b for b in reference_set if b in wide.columns]
+    z = aggregate.agreement_with_reference(wa, reference_set=present)
+    lines += [_reference_line(reference_set, present, z)]
     ci = stability.reference_tau_intervals(wa, aggregate.AGGREGATE, n_boot=n_boot, seed=seed)
     z = z.merge(ci[["benchmark", "tau_lo", "tau_hi"]], on="benchmark", how="left")
     z.to_csv(out / "agreement_with_aggregate.csv", index=False)
@@ -122,6 +128,18 @@ def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str]
     lines += [f"- Kendall's W = {w['W']:.3f} over {w['n_models']} models scored by all of "
               f"{len(block)} benchmarks ({', '.join(block)})."]
     return lines
+
+
+def _reference_line(reference_set: list[str] | None, present: list[str] | None,
+                    z: pd.DataFrame) -> str:
+    """Which benchmarks the z-scores are standardised over, and which listed ones are absent."""
+    used = int((z["in_reference"] & z["kendall_tau"].notna()).sum())
+    if reference_set is None:
+        return f"- z-scores standardised over all {used} benchmarks with a defined tau."
+    missing = [b for b in reference_set if b not in (present or [])]
+    return (f"- z-scores standardised over the reference set: {used} of {len(reference_set)} "
+            "listed benchmarks with a defined tau (plus the benchmark under test)"
+            + (f"; skipped, not in the table: {', '.join(missing)}" if missing else "") + ".")
 
 
 def write_summary(out: Path, title: str, lines: list[str]) -> None:

@@ -152,6 +152,16 @@ def benchbench_catalog(root: str | Path, extra_lower_is_better: list[str] | None
     return load_catalog(root / "catalog", lower_is_better=lower, pretty=pretty), agg
 
 
+REFERENCE_FILE = "scenarios_of_intereset.txt"  # upstream's spelling
+
+
+def benchbench_reference(root: str | Path) -> list[str] | None:
+    """IBM's reference set for z-scores, the "scenarios of interest" beside the catalog (None
+    when the folder has no such list)."""
+    path = Path(root) / REFERENCE_FILE
+    return read_list(path) if path.exists() else None
+
+
 def to_wide(long: pd.DataFrame) -> pd.DataFrame:
     """Long ``model, scenario, score`` -> wide (index model, one column per scenario)."""
     wide = long.pivot_table(index="model", columns="scenario", values="score", aggfunc="max")
