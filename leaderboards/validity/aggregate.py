@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leaderboards.validity.concordance import kendall_tau_b
+from leaderboards.validity.concordance import kendall_tau_b, why_undefined
 
 AGGREGATE = "aggregate"
 
@@ -68,14 +68,14 @@ def agreement_with_reference(wide: pd.DataFrame, reference: str = AGGREGATE, *,
         if col == reference:
             continue
         sub = pd.concat([wide[col], ref], axis=1).dropna()
-        n = len(sub)
+        x, y = sub.iloc[:, 0].to_numpy(float), sub.iloc[:, 1].to_numpy(float)
+        why = why_undefined(x, y, min_models=min_models, names=(col, reference))
         tau = r = np.nan
-        if n >= min_models:
-            x, y = sub.iloc[:, 0].to_numpy(float), sub.iloc[:, 1].to_numpy(float)
+        if why is None:
             tau = kendall_tau_b(x, y)
-            if x.std() > 0 and y.std() > 0:
-                r = float(np.corrcoef(x, y)[0, 1])
-        rows.append({"benchmark": col, "n": n, "kendall_tau": tau, "pearson_r": r})
+            r = float(np.corrcoef(x, y)[0, 1])
+        rows.append({"benchmark": col, "n": len(sub), "kendall_tau": tau, "pearson_r": r,
+                     "undefined": why})
     out = pd.DataFrame(rows)
     members = set(out["benchmark"]) if reference_set is None else set(reference_set)
     out["in_reference"] = out["benchmark"].isin(members)

@@ -95,8 +95,7 @@ def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str]
     heatmap(concordance.matrix(pairs), out / "kendall_tau_matrix.png", "Kendall tau-b")
     usable = pairs[pairs["n"] >= 5]
     lines += [f"- {len(pairs)} benchmark pairs, {len(usable)} with >= 5 shared models; "
-              f"median Kendall tau {usable['kendall_tau'].median():.3f}, "
-              f"median Pearson r {usable['pearson_r'].median():.3f}."]
+              f"{concordance.summarize(usable)}; {concordance.summarize(usable, 'pearson_r')}."]
     scen = aggregate_scenarios or list(wide.columns)
     wa = aggregate.with_aggregate(wide, scen)
     wa.to_csv(out / "table_with_aggregate.csv")
@@ -189,9 +188,12 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
     if sc["task"].nunique() > 1 and sc["model"].nunique() > 1:
         pooled = concordance.pooled_concordance(sc, n_sim=n_sim, seed=seed)
         pooled.to_csv(out / "pooled_concordance.csv", index=False)
-        lines += ["Seed-pooled Kendall tau between tasks (chance 95 % range in brackets):"]
-        lines += [f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
-                  f"p = {r.p_value:.4f}, {r.n_pairs} pooled pairs" for r in pooled.itertuples()]
+        lines += ["Seed-pooled Kendall tau between tasks (95 % range under chance, from "
+                  "permuting the models' seed blocks, in brackets; seed-bootstrap interval):"]
+        lines += [_pooled_line(r) for r in pooled.itertuples()]
+        undefined = int(pooled["undefined"].notna().sum())
+        if undefined:
+            lines += [f"- {undefined} of {len(pooled)} task pairs undefined (reasons above)."]
     if items.empty:
         return lines
     if "stability" not in skip:
@@ -205,6 +207,16 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
     if "labels" not in skip and "target" in items.columns:
         lines += _labels(items, out)
     return lines
+
+
+def _pooled_line(r) -> str:
+    """One pooled-concordance row as a summary line; an undefined tau says why, no p-value."""
+    if isinstance(r.undefined, str):
+        return f"- {r.a} vs {r.b}: undefined ({r.undefined})"
+    test = "exact permutation" if r.exact else "permutation"
+    return (f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
+            f"p = {r.p_value:.4f} ({test}, {r.n_models} models), seed-bootstrap "
+            f"[{r.tau_lo:.2f}, {r.tau_hi:.2f}], {r.n_pairs} pooled pairs")
 
 
 def _stability(items: pd.DataFrame, out: Path, *, n_boot: int, seed: int) -> list[str]:
