@@ -22,6 +22,8 @@ COMMANDS = [
     "genrank.commands.site",
     "genrank.commands.leaderboard",
     "genrank.commands.validity",
+    "genrank.commands.label_errors",
+    "genrank.commands.glicko2",
 ]
 
 

@@ -46,8 +46,9 @@ def normalize_scenario_name(name: str, pretty: dict[str, str] | None = None) -> 
     return (pretty or {}).get(key, key)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a wide CSV whose first column names the model (``model``, ``llm_model``, ...)."""
+def read_table(path: str | Path, rename_first: bool = True) -> pd.DataFrame:
+    """Read a wide CSV whose first column names the model (``model``, ``llm_model``, ...);
+    that column is renamed ``model`` unless ``rename_first`` is False."""
     path = Path(path)
     try:
         df = pd.read_csv(path)
@@ -56,7 +57,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if df.shape[1] < 2:
         raise GenrankError("a wide table needs a model column and at least one score column",
                            file=str(path))
-    return df.rename(columns={df.columns[0]: "model"})
+    return df.rename(columns={df.columns[0]: "model"}) if rename_first else df
 
 
 def melt_wide(df: pd.DataFrame, source: str, *, lower_is_better: bool = False,
