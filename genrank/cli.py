@@ -24,6 +24,7 @@ COMMANDS = [
     "genrank.commands.validity",
     "genrank.commands.label_errors",
     "genrank.commands.glicko2",
+    "genrank.commands.view",
 ]
 
 

@@ -81,4 +81,8 @@ def run(args) -> int:
         print(f"{task:36s} n={int(score['n_items']):5d}  {shown}")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
+    from leaderboards.answers import extraction_warnings
+
+    for line in extraction_warnings(run_dir, stats.scores):
+        print(line, file=sys.stderr)
     return 0
