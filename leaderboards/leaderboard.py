@@ -21,6 +21,7 @@ from harness import registry
 from harness.errors import GenrankError
 from harness.spec import load_specs
 from leaderboards.ci import bootstrap_metric, bootstrap_ratio, interval
+from leaderboards.item_terms import terms_function
 from leaderboards.runs import find_runs
 
 
@@ -44,16 +45,8 @@ def _metric_fn(task: str, spec_hash: str, metric: str):
                 return out[metric]
         return math.nan
 
-    def terms(df: pd.DataFrame):
-        """(num, den) per item when the metric is a ratio of item sums, else None."""
-        for fn, params in fns:
-            decompose = getattr(fn, "item_terms", None)
-            if decompose is not None:
-                out = decompose(df, **params)
-                if metric in out:
-                    return out[metric]
-        return None
-    primary.terms = terms
+    decompose = terms_function(task, spec_hash, metric)
+    primary.terms = decompose or (lambda df: None)  # (num, den) per item for ratio metrics
     return primary
 
 
