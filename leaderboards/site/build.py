@@ -258,7 +258,7 @@ def concordance(cols: dict[str, Column]) -> pd.DataFrame:
 
     wide = pd.DataFrame({k: pd.Series({m: c.signed(m) for m in c.cells}) for k, c in cols.items()})
     return pairwise(wide, min_models=3) if wide.shape[1] >= 2 else pd.DataFrame(
-        columns=["a", "b", "n", "kendall_tau", "pearson_r"])
+        columns=["a", "b", "n", "kendall_tau", "pearson_r", "undefined"])
 
 
 def _env():
@@ -406,7 +406,8 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
         for key, col in cols.items():
             rows = tau[(tau["a"] == key) | (tau["b"] == key)] if len(tau) else tau
             taus = sorted(({"other": r["b"] if r["a"] == key else r["a"], "n": int(r["n"]),
-                            "tau": r["kendall_tau"]} for _, r in rows.iterrows()),
+                            "tau": r["kendall_tau"], "why": r.get("undefined")}
+                           for _, r in rows.iterrows()),
                           key=lambda d: (math.isnan(d["tau"]), -(d["tau"] if not math.isnan(
                               d["tau"]) else 0), d["other"]))
             write(page_name("tasks", key), "task.html.j2", 1, col=col, taus=taus,
