@@ -101,7 +101,7 @@ def test_uploaded_benchmark_zscore_equals_ibm_example(catalog, tmp_path):
     np.testing.assert_allclose(ours.loc[ref.index, "z_score"], ref["z_score"], atol=1e-9)
 
 
-def test_reference_all_and_explicit_lists(catalog, tmp_path):
+def test_reference_all_and_explicit_lists(catalog, tmp_path, capsys):
     """--reference all standardises over every benchmark (IBM's path with every scenario of
     interest); an explicit list is used as given, its unknown names skipped and reported."""
     from tests.benchbench_ibm_port import ibm_zscores
@@ -116,6 +116,12 @@ def test_reference_all_and_explicit_lists(catalog, tmp_path):
     ours, summary = _cli_zscores(tmp_path / "few", str(root), "--reference", ",".join(chosen))
     np.testing.assert_allclose(ours.loc[few.index, "z_score"], few["z_score"], atol=1e-9)
     assert "not in the table: no such bench" in summary
+    from genrank.cli import main
+    for bad, why in (("lists/missing.txt", "list file not found"),
+                     ("nothing,here", "none of the reference benchmarks")):
+        assert main(["validity", str(root), "-o", str(tmp_path / "bad"), "--reference", bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0] and "field=--reference" in err[0]
 
 
 def test_win_rate_ties_count_zero():

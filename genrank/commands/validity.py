@@ -28,7 +28,9 @@ def register(sub) -> None:
     p.add_argument("--metric", help="metric of run directories to compare (default: each "
                    "task's primary_metric, negated where the task is lower_is_better)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws (default 1000)")
-    p.add_argument("--n-sim", type=int, default=2000, help="chance simulations (default 2000)")
+    p.add_argument("--n-sim", type=int, default=2000,
+                   help="seed-pooled chance null: model permutations (all of them when there "
+                        "are at most this many) and seed-bootstrap draws (default 2000)")
     p.add_argument("--k", type=lambda s: [int(x) for x in s.split(",")], default=None,
                    help="model-subset sizes for granularity, e.g. 5,10,20")
     p.add_argument("--irt", choices=["1pl", "2pl"], default="2pl")
@@ -39,23 +41,35 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _names(value: str | None) -> list[str] | None:
+def _names(value: str | None, field: str = "") -> list[str] | None:
+    """A list file or comma-separated names; a path that does not exist is an error."""
+    from harness.errors import GenrankError
     from leaderboards.validity.tables import read_list
     if not value:
         return None
-    return read_list(value) if Path(value).is_file() else [v.strip() for v in value.split(",")]
+    if Path(value).is_file():
+        return read_list(value)
+    if "/" in value or Path(value).suffix in (".txt", ".csv", ".lst"):
+        raise GenrankError("list file not found", file=value, field=field)
+    return [v.strip() for v in value.split(",")]
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.errors import GenrankError
     from leaderboards.validity import inputs, report
 
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
-    data = inputs.load(args.inputs, lower_is_better=_names(args.lower_is_better),
+    data = inputs.load(args.inputs,
+                       lower_is_better=_names(args.lower_is_better, "--lower-is-better"),
                        metric=args.metric)
-    agg = _names(args.aggregate) or data.aggregate
+    agg = _names(args.aggregate, "--aggregate") or data.aggregate
     reference = (None if args.reference == "all"
-                 else _names(args.reference) or data.reference)
+                 else _names(args.reference, "--reference") or data.reference)
+    if reference is not None and data.wide is not None and not any(
+            b in data.wide.columns for b in reference):
+        raise GenrankError("none of the reference benchmarks is in the table",
+                           field="--reference")
+    out.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
     if data.wide is not None and data.wide.shape[1] >= 2:
         lines += report.wide_report(data.wide, out, aggregate_scenarios=agg,
