@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,3 +71,19 @@ def test_wide_table_report_skips_undefined_pairs_in_its_median(tmp_path):
     assert main(["validity", str(table), "-o", str(tmp_path / "r"), "--n-boot", "20"]) == 0
     summary = (tmp_path / "r" / "summary.md").read_text()
     assert "undefined, skipped" in summary and "nan" not in summary.lower()
+
+
+def test_pooled_concordance_leaves_out_undefined_scores():
+    """A model whose score on a split is undefined (NaN) is left out of that comparison."""
+    rows = [{"model": m, "seed": 0, "task": t, "metric": "m",
+             "value": np.nan if (m == "c" and t == "x") else v + (0.0 if t == "x" else k)}
+            for k, (m, v) in enumerate([("a", .1), ("b", .5), ("c", .9), ("d", .3)])
+            for t in ("x", "y")]
+    row = concordance.pooled_concordance(pd.DataFrame(rows), n_sim=50).iloc[0]
+    x = [0.1, 0.5, 0.3]
+    y = [0.1, 1.5, 3.3]
+    assert row["n_models"] == 3 and row["exact"]
+    assert row["pooled_tau"] == pytest.approx(stats.kendalltau(x, y).statistic)
+    assert row["p_value"] == pytest.approx(np.mean([
+        stats.kendalltau(x, [y[i] for i in p]).statistic >= row["pooled_tau"] - 1e-12
+        for p in itertools.permutations(range(3))]))

@@ -126,8 +126,8 @@ def seed_pooled_tau(scores: pd.DataFrame, split_a: str, split_b: str,
 
 
 def _model_blocks(scores: pd.DataFrame, name: str, split: str) -> dict[str, np.ndarray]:
-    """Each model's values (one per seed) on one split."""
-    sub = scores[scores[split] == name]
+    """Each model's defined values (one per seed) on one split; models without any are left out."""
+    sub = scores[(scores[split] == name) & scores["value"].notna()]
     return {m: g["value"].to_numpy(float) for m, g in sub.groupby("model", sort=True)}
 
 
