@@ -156,7 +156,8 @@ def chance_tau(scores: pd.DataFrame, split_a: str, split_b: str, *, n_sim: int =
     (an exact test: with 3 models the smallest p-value is 1/6), else ``n_sim`` random ones.
     (Permuting seeds within a model alone changes nothing: pooling takes every seed pair.)
     Also returns a 95 % interval of the observed tau from resampling each model's seeds with
-    replacement on both splits. An undefined observed tau gets its reason and no p-value.
+    replacement on both splits (NaN when every model has one seed). An undefined observed tau
+    gets its reason and no p-value.
     """
     a, b = _model_blocks(scores, split_a, split), _model_blocks(scores, split_b, split)
     models = sorted(set(a) & set(b))
@@ -178,7 +179,8 @@ def chance_tau(scores: pd.DataFrame, split_a: str, split_b: str, *, n_sim: int =
     hits = int(np.sum(null >= observed - 1e-12))
     p_value = hits / len(null) if exact else (1 + hits) / (1 + len(null))
     boot = []
-    for _ in range(n_sim):
+    several = any(len(a[m]) > 1 or len(b[m]) > 1 for m in models)  # one seed each: no spread
+    for _ in range(n_sim if several else 0):
         ra = {m: rng.choice(a[m], len(a[m])) for m in models}
         rb = {m: rng.choice(b[m], len(b[m])) for m in models}
         bx, by = _pooled(ra, rb, [(m, m) for m in models])

@@ -133,6 +133,9 @@ def _reference_line(reference_set: list[str] | None, present: list[str] | None,
                     z: pd.DataFrame) -> str:
     """Which benchmarks the z-scores are standardised over, and which listed ones are absent."""
     used = int((z["in_reference"] & z["kendall_tau"].notna()).sum())
+    if z["z_score"].isna().all():
+        return ("- No z-scores: fewer than two benchmarks have a defined tau with the aggregate "
+                "(at least 5 shared models and some spread).")
     if reference_set is None:
         return f"- z-scores standardised over all {used} benchmarks with a defined tau."
     missing = [b for b in reference_set if b not in (present or [])]
@@ -189,7 +192,8 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
         pooled = concordance.pooled_concordance(sc, n_sim=n_sim, seed=seed)
         pooled.to_csv(out / "pooled_concordance.csv", index=False)
         lines += ["Seed-pooled Kendall tau between tasks (95 % range under chance, from "
-                  "permuting the models' seed blocks, in brackets; seed-bootstrap interval):"]
+                  "permuting the models' seed blocks, in brackets; with several seeds, a "
+                  "seed-bootstrap interval):"]
         lines += [_pooled_line(r) for r in pooled.itertuples()]
         undefined = int(pooled["undefined"].notna().sum())
         if undefined:
@@ -214,9 +218,11 @@ def _pooled_line(r) -> str:
     if isinstance(r.undefined, str):
         return f"- {r.a} vs {r.b}: undefined ({r.undefined})"
     test = "exact permutation" if r.exact else "permutation"
+    seeds = ("" if np.isnan(r.tau_lo) else
+             f", seed-bootstrap [{r.tau_lo:.2f}, {r.tau_hi:.2f}]")
     return (f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
-            f"p = {r.p_value:.4f} ({test}, {r.n_models} models), seed-bootstrap "
-            f"[{r.tau_lo:.2f}, {r.tau_hi:.2f}], {r.n_pairs} pooled pairs")
+            f"p = {r.p_value:.4f} ({test}, {r.n_models} models){seeds}, "
+            f"{r.n_pairs} pooled pairs")
 
 
 def _stability(items: pd.DataFrame, out: Path, *, n_boot: int, seed: int) -> list[str]:
