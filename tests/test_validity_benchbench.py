@@ -204,6 +204,7 @@ def test_granularity_top_and_bottom_subsets(catalog):
                                                           "random": 5, "top": 1}
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_cli_writes_report(catalog, tmp_path):
     from genrank.cli import main
     root = catalog[0]

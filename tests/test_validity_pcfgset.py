@@ -23,7 +23,7 @@ SPLITS = {"pcfgset_test": "pcfgset/run={r}.txt",
           "pcfgset_substitutivity_ed": "substitutivity/equally_distributed/run={r}.txt.gz",
           "pcfgset_substitutivity_primitive": "substitutivity/primitive/run={r}.txt.gz"}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("error::RuntimeWarning")]
 
 
 def _files():

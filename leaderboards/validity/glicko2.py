@@ -40,13 +40,16 @@ def _volatility(sigma, phi, delta, v, tau, eps=1e-6):
         k = k + 1
     fa, fb = f(big_a), f(big_b)
     for _ in range(200):
-        if np.all(np.abs(big_b - big_a) <= eps):
+        active = np.abs(big_b - big_a) > eps  # each player stops at its own convergence
+        if not active.any():
             break
-        c = big_a + (big_a - big_b) * fa / (fb - fa)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = np.where(active, big_a + (big_a - big_b) * fa / (fb - fa), big_b)
         fc = f(c)
         swap = fc * fb <= 0
-        big_a, fa = np.where(swap, big_b, big_a), np.where(swap, fb, fa / 2)
-        big_b, fb = c, fc
+        big_a, fa = (np.where(active & swap, big_b, big_a),
+                     np.where(active, np.where(swap, fb, fa / 2), fa))
+        big_b, fb = np.where(active, c, big_b), np.where(active, fc, fb)
     return np.exp(big_a / 2)
 
 
