@@ -34,6 +34,9 @@ class RunOptions:
     chunk: int = 64  # items generated between journal flushes
     progress: bool = True
     skip_missing_data: bool = False
+    num_fewshot: int | None = None          # lm-eval's --num_fewshot: exemplars per prompt
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)  # GenerationConfig overrides
+    system_instruction: str | None = None
 
 
 @dataclass
@@ -64,13 +67,28 @@ def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
         changes["max_new_tokens"] = opts.max_new_tokens
     if opts.seed is not None:
         changes["seed"] = opts.seed
+    if opts.system_instruction is not None:
+        changes["system_instruction"] = opts.system_instruction
+    changes.update(opts.gen_kwargs)
     return dataclasses.replace(spec.generation, **changes)
+
+
+def with_fewshot(spec: TaskSpec, k: int | None) -> TaskSpec:
+    """The task with ``k`` exemplars per prompt (a variant: its own spec hash)."""
+    if k is None or (spec.fewshot or {}).get("k", 0) == k:
+        return spec
+    if k > 0 and not spec.fewshot:
+        raise GenrankError("the task declares no few-shot source, so --num-fewshot cannot add "
+                           "exemplars", file=spec.file, task=spec.name, field="fewshot")
+    fewshot = {**(spec.fewshot or {}), "k": k}
+    return dataclasses.replace(spec, fewshot=fewshot, raw={**spec.raw, "fewshot": fewshot})
 
 
 def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
     """Load and check every task first: bad input stops here, before the model loads."""
     plans = []
     for spec in specs:
+        spec = with_fewshot(spec, opts.num_fewshot)
         validate(spec)
         try:
             items = load_items(spec, opts.limit)
@@ -145,11 +163,13 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         done.update({r["item_id"]: r for r in records})
         if bar is not None:
             bar.update(len(idx))
-    records = [{k: v for k, v in done[it.id].items() if k != "config_hash"}
-               for it in plan_.items]
+    # items finished earlier under the same settings stay: a smaller --limit never shrinks
+    # what the run directory already holds
+    ids = [it.id for it in plan_.items] + [k for k in done if k not in wanted]
+    records = [{k: v for k, v in done[i].items() if k != "config_hash"} for i in ids]
     return finish_task(run, spec, records, {
         "generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
-        "fewshot": spec.fewshot, "limit": len(plan_.items), "config_hash": config_hash})
+        "fewshot": spec.fewshot, "limit": len(ids), "config_hash": config_hash})
 
 
 def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,

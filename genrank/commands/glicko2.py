@@ -9,8 +9,7 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("glicko2", help="rate items (and models) with Glicko-2 from a response "
                        "table, items as players (Easy2Hard-Bench's difficulty rating)",
-                       description=__doc__.splitlines()[0],
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description=__doc__.splitlines()[0])
     p.add_argument("table", metavar="TABLE",
                    help="CSV: long 'model,item,correct' (or item_id / score), or wide: model "
                         "column then one 0/1 column per item")
@@ -23,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("--volatility", type=float, default=0.06, help="starting volatility")
     p.add_argument("--initial", metavar="FILE",
                    help="starting ratings (a previous output: kind,name,rating,rd,volatility)")
-    p.add_argument("--seed", type=int, default=0, help="game order shuffle")
+    p.add_argument("--seed", type=int, default=0, help="game order shuffle (default 0)")
     p.set_defaults(func=run)
 
 

@@ -14,8 +14,7 @@ FILTERS = ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning"
 def register(sub) -> None:
     p = sub.add_parser("label-errors", help="find likely label errors (cleanlab confident "
                        "learning) from predicted probabilities and the given labels",
-                       description=__doc__.splitlines()[0],
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description=__doc__.splitlines()[0])
     p.add_argument("--probs", required=True, metavar="FILE",
                    help="items x classes out-of-sample predicted probabilities (.npy, or CSV "
                         "without header)")

@@ -20,7 +20,8 @@ def register(sub) -> None:
                    help="predictions file, or a folder (every file the task's pattern matches, "
                         "one run each, seed from the file name; or the whole tree for readers "
                         "that read trees)")
-    p.add_argument("--model-name", help="model name (when the file does not name models)")
+    p.add_argument("--model-name", "--name", dest="model_name",
+                   help="model name (when the file does not name models)")
     p.add_argument("--seed", type=int, help="training seed / run number of the model")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
     p.set_defaults(func=run)
