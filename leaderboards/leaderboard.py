@@ -21,6 +21,7 @@ from harness import registry
 from harness.errors import GenrankError
 from harness.spec import load_specs
 from leaderboards.ci import bootstrap_metric, bootstrap_ratio, interval
+from leaderboards.item_terms import terms_function
 from leaderboards.runs import find_runs
 
 
@@ -44,16 +45,8 @@ def _metric_fn(task: str, spec_hash: str, metric: str):
                 return out[metric]
         return math.nan
 
-    def terms(df: pd.DataFrame):
-        """(num, den) per item when the metric is a ratio of item sums, else None."""
-        for fn, params in fns:
-            decompose = getattr(fn, "item_terms", None)
-            if decompose is not None:
-                out = decompose(df, **params)
-                if metric in out:
-                    return out[metric]
-        return None
-    primary.terms = terms
+    decompose = terms_function(task, spec_hash, metric)
+    primary.terms = decompose or (lambda df: None)  # (num, den) per item for ratio metrics
     return primary
 
 
@@ -107,29 +100,56 @@ def build(paths: Iterable[str | Path], confidence: float = 0.95, n_boot: int = 1
 def assemble(per_key: dict[str, dict[str, dict]], direction: dict[str, bool]) -> pd.DataFrame:
     """The wide table (ranks, win rates) from finished cells; shared with the database export."""
     models = sorted({m for cols in per_key.values() for m in cols})
-    table = pd.DataFrame({"model": models}).set_index("model")
+    columns: dict[str, pd.Series] = {}  # built at once: no fragmented frame, no pandas warnings
     ranks, wins = {}, {}
     for key in sorted(per_key):
         cols = per_key[key]
         # what the score measures and which way is better, on every row (a CSV is read alone)
         metric = next((c["metric"] for c in cols.values() if c.get("metric")), "")
-        table[f"{key}:metric"] = pd.Series({m: metric for m in cols})
-        table[f"{key}:higher_is_better"] = pd.Series({m: not direction[key] for m in cols})
+        columns[f"{key}:metric"] = pd.Series({m: metric for m in cols}, dtype=object)
+        columns[f"{key}:higher_is_better"] = pd.Series({m: not direction[key] for m in cols},
+                                                       dtype=object)
         for field in ("score", "ci_low", "ci_high", "ci_method", "n_items", "n_seeds"):
-            table[f"{key}:{field}"] = pd.Series({m: c[field] for m, c in cols.items()})
-        score = table[f"{key}:score"].astype(float)
+            columns[f"{key}:{field}"] = pd.Series({m: c[field] for m, c in cols.items()})
+        score = columns[f"{key}:score"].astype(float)
         signed = -score if direction[key] else score
         ranks[key] = signed.rank(ascending=False, method="min")
-        table[f"{key}:rank"] = ranks[key]
+        columns[f"{key}:rank"] = ranks[key]
         wins[key] = win_rate(signed)
         for extra in sorted({k for c in cols.values() for k in c["extra"]}):
-            table[f"{key}:{extra}"] = pd.Series({m: c["extra"].get(extra) for m, c in cols.items()})
-    rank_df, win_df = pd.DataFrame(ranks), pd.DataFrame(wins)
-    table.insert(0, "n_tasks", rank_df.notna().sum(axis=1))
-    table.insert(1, "mean_rank", rank_df.mean(axis=1))
-    table.insert(2, "mean_win_rate", win_df.mean(axis=1))
-    table = table.sort_values(["mean_win_rate", "mean_rank"], ascending=[False, True])
+            columns[f"{key}:{extra}"] = pd.Series({m: c["extra"].get(extra)
+                                                   for m, c in cols.items()})
+    table = pd.DataFrame({k: v.reindex(models) for k, v in columns.items()},
+                         index=pd.Index(models, name="model"))
+    summary = shared_task_summary(pd.DataFrame(ranks).reindex(models),
+                                  pd.DataFrame(wins).reindex(models))
+    for i, col in enumerate(summary.columns):
+        table.insert(i, col, summary[col])
+    table = table.sort_values(["fewer_shared_tasks", "mean_win_rate", "mean_rank"],
+                              ascending=[True, False, True])
     return table.reset_index()
+
+
+SUMMARY_COLUMNS = ["n_tasks", "n_shared_tasks", "fewer_shared_tasks", "mean_rank",
+                   "mean_win_rate"]
+
+
+def shared_task_summary(ranks: pd.DataFrame, wins: pd.DataFrame) -> pd.DataFrame:
+    """Mean rank and win rate over the tasks each model shares with at least one other model.
+
+    A task only one model ran ranks nobody, so it never counts (it used to give a lone model
+    mean rank 1.00). Models whose shared tasks are fewer than the most any model has are
+    flagged in ``fewer_shared_tasks``: their means rest on a different, smaller comparison.
+    """
+    scored = ranks.notna()
+    shared = scored & (scored.sum(axis=0) >= 2)
+    n_shared = shared.sum(axis=1)
+    out = pd.DataFrame({"n_tasks": scored.sum(axis=1), "n_shared_tasks": n_shared},
+                       index=ranks.index)
+    out["fewer_shared_tasks"] = n_shared < (n_shared.max() if len(n_shared) else 0)
+    out["mean_rank"] = ranks.where(shared).mean(axis=1)
+    out["mean_win_rate"] = wins.where(shared).mean(axis=1)
+    return out[SUMMARY_COLUMNS]
 
 
 def win_rate(signed: pd.Series) -> pd.Series:
