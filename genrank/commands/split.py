@@ -3,7 +3,6 @@ tasks file that ``genrank run --tasks-file`` runs like any declared task."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -14,13 +13,13 @@ STRATEGY_HELP = ("random | length (--length-of, --threshold or --quantile) | tem
 
 def register(sub) -> None:
     p = sub.add_parser("split", help="make a compositional or easy-to-hard split, or measure one",
-                       description=__doc__.replace("``", ""),
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       description=__doc__.replace("``", ""))
     p.add_argument("dataset", metavar="DATASET",
                    help="a pool (scan, cogs, cfq, pcfgset), a task in tasks.yaml (e.g. "
                         "e2h_lichess), or a .jsonl of {input, output} objects")
     p.add_argument("--strategy", default="random", help=STRATEGY_HELP)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the shuffle, the random start of mcd/tmcd and --size")
     p.add_argument("-o", "--output", help="folder to write (must be new or empty); "
                    "default: splits/<dataset>_<strategy>_s<seed>")
     p.add_argument("--name", help="task name in the generated tasks file "
