@@ -19,7 +19,7 @@ def register(sub) -> None:
                         "e2h_lichess), or a .jsonl of {input, output} objects")
     p.add_argument("--strategy", default="random", help=STRATEGY_HELP)
     p.add_argument("--seed", type=int, default=0,
-                   help="seeds the shuffle, the random start of mcd/tmcd and --size")
+                   help="seeds the shuffle, the random start of mcd/tmcd and --size (default: 0)")
     p.add_argument("-o", "--output", help="folder to write (must be new or empty); "
                    "default: splits/<dataset>_<strategy>_s<seed>")
     p.add_argument("--name", help="task name in the generated tasks file "
