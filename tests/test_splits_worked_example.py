@@ -54,7 +54,8 @@ def test_worked_example(tmp_path, data_file, isolated_cache):
     assert agree["verdict"].isin(VERDICTS).all()
     assert (agree["chance_hi"] < 1).all()
     summary = (report / "summary.md").read_text()
-    assert summary.count("tau ") == 6
+    assert sum(line.startswith("- scan: ") and ": tau " in line
+               for line in summary.splitlines()) == 6
     sgr = pd.read_csv(report / "supervision_gap_recovered.csv")
     (row,) = sgr.itertuples()
     scores = json.loads((runs / "smollm2-135m" / "scores.json").read_text())
