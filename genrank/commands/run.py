@@ -33,6 +33,11 @@ def register(sub) -> None:
                    help="openai: requests in flight at once (default: 8)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
+    p.add_argument("--judge", metavar="MODEL",
+                   help="the judge model role (as Inspect's): any --model string; tasks whose "
+                        "verifier asks an LLM judge need it (default: none)")
+    p.add_argument("--judge-max-new-tokens", type=int, metavar="N",
+                   help="override every judge task's token limit for the judge")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
@@ -43,7 +48,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from harness.runner import RunOptions, plan, run_tasks
+    from harness.runner import RunOptions, load_run_judge, plan, run_tasks
     from harness.spec import load_specs, select
 
     tags = dict(t.split("=", 1) for t in args.tag)
@@ -51,7 +56,8 @@ def run(args) -> int:
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),
-                      chunk=args.journal_every, skip_missing_data=args.skip_missing_data)
+                      chunk=args.journal_every, skip_missing_data=args.skip_missing_data,
+                      judge=args.judge, judge_max_new_tokens=args.judge_max_new_tokens)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
     from transformers.utils import logging as hf_logging
@@ -73,12 +79,16 @@ def run(args) -> int:
     else:
         backend = load_backend(args.model, **options)
         opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
-        run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
+        judge = load_run_judge(plans, opts, options, backend)
+        run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name,
+                                   judge=judge)
         calls = backend.calls
     for task, score in stats.scores.items():
         shown = ", ".join(f"{k}={v:.4f}" for k, v in score.items()
                           if k != "n_items" and not k.startswith(("acc_bin", "accuracy[")))
         print(f"{task:36s} n={int(score['n_items']):5d}  {shown}")
+    judged = (f", judge asked {stats.judge_asked}, judge cached {stats.judge_reused}"
+              if any(p.judge for p in plans) else "")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
-          f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
+          f"resumed {stats.resumed}, model calls {calls}{judged}, {stats.seconds:.1f}s)")
     return 0
