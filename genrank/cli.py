@@ -22,6 +22,7 @@ COMMANDS = [
     "genrank.commands.site",
     "genrank.commands.leaderboard",
     "genrank.commands.validity",
+    "genrank.commands.judge_check",
 ]
 
 
