@@ -122,6 +122,7 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     info = {"key": job.key, "index": job.index, "count": job.count, "kind": backend.kind,
             "identity": backend.identity(), "settings": backend.settings(),
             "generated": stats.generated, "cached": stats.cached, "resumed": stats.resumed,
+            "judge_asked": stats.judge_asked, "judge_reused": stats.judge_reused,
             "calls": backend.calls, "load_seconds": round(loaded, 3),
             "seconds": round(time.perf_counter() - start, 3), "pid": os.getpid()}
     write_json(path / "done.json", info)
@@ -244,11 +245,14 @@ def run_sharded(model: str, options: dict[str, Any], specs: list[TaskSpec],
     stats = RunStats(generated=sum(i["generated"] for i in fresh),
                      cached=sum(i["cached"] for i in fresh),
                      resumed=merged.resumed - sum(i["generated"] + i["cached"] for i in fresh),
+                     judge_asked=sum(i.get("judge_asked", 0) for i in fresh),
+                     judge_reused=sum(i.get("judge_reused", 0) for i in fresh),
                      seconds=time.perf_counter() - start, scores=merged.scores)
     meta = run.read_metadata()
     meta["backend"] = {"name": first["kind"], **finisher.settings()}
     meta["history"][-1].update(
         generated=stats.generated, cached=stats.cached, resumed=stats.resumed,
+        judge_asked=stats.judge_asked, judge_reused=stats.judge_reused,
         seconds=round(stats.seconds, 3),
         shards=[{k: i[k] for k in ("index", "generated", "cached", "resumed", "calls",
                                    "load_seconds", "seconds")} | {"ran": i["index"] in ran}

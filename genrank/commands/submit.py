@@ -47,6 +47,9 @@ def register(sub) -> None:
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--seed", type=int, help="sampling seed (recorded)")
+    p.add_argument("--judge", metavar="MODEL",
+                   help="the judge model role for tasks that ask an LLM judge (any model "
+                        "string; default: none)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
@@ -253,7 +256,7 @@ def _report(res) -> None:
 
 
 def run(args) -> int:
-    from harness.runner import RunOptions, plan, run_tasks
+    from harness.runner import RunOptions, load_run_judge, plan, run_tasks
     from harness.spec import load_specs, select
     from leaderboards import db
 
@@ -279,7 +282,8 @@ def run(args) -> int:
         return 0
     opts = RunOptions(limit=args.limit, chat_template=False if args.no_chat_template else None,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
-                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data)
+                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data,
+                      judge=args.judge)
     plans = plan(specs, opts)  # every task input checked before the model loads
 
     from transformers.utils import logging as hf_logging
@@ -289,7 +293,9 @@ def run(args) -> int:
     hf_logging.disable_progress_bar()
     backend = load_backend(check["model"], batch_size=args.batch_size, device=args.device,
                            dtype=args.dtype)
-    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
+    judge = load_run_judge(plans, opts, {"batch_size": args.batch_size, "device": args.device,
+                                         "dtype": args.dtype}, backend)
+    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name, judge=judge)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
     _report(db.ingest(db_path, run_dir.path))
