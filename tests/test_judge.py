@@ -60,6 +60,7 @@ def rule(response: str) -> bool:
 
 class _Judge(BaseHTTPRequestHandler):
     seen: list = []
+    disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms ACK waits)
 
     def _send(self, payload):
         data = json.dumps(payload).encode()
@@ -300,8 +301,8 @@ def test_judge_check_agreement_equals_sklearn(rule_judge, tmp_path, capsys, data
     verdict = ["hallucinated" if rule(r) else "supported" for r, _, _ in rows]
     assert len(set(truth)) == 2 and len(set(verdict)) == 2
 
-    assert main(["judge-check", "--judge", target, "--task", TASK, "--published-model", GPT4,
-                 "-o", str(tmp_path)]) == 0
+    assert main(["judge-check", "--judge", target, "--concurrency", "1", "--task", TASK,
+                 "--published-model", GPT4, "-o", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert sorted(handler.seen) == sorted(r for r, _, _ in rows)  # each response judged once
     report = json.loads((tmp_path / f"{TASK}__rule-judge.json").read_text())
@@ -319,13 +320,21 @@ def test_judge_check_agreement_equals_sklearn(rule_judge, tmp_path, capsys, data
     table = (tmp_path / f"{TASK}__rule-judge.csv").read_text().splitlines()
     assert table[0].startswith("model,responses,decisions,accuracy,kappa") and len(table) == 2
 
-    # again: every answer from the cache; --limit: the first prompts only
+    # --limit: the first prompts only; gpt-4's answers come from the cache, gpt-3.5's are
+    # asked; the pooled row is the decisions of both
     handler.seen.clear()
-    assert main(["judge-check", "--judge", target, "--task", TASK, "--published-model", GPT4,
+    assert main(["judge-check", "--judge", target, "--concurrency", "1", "--task", TASK,
+                 "--published-model", GPT4, "--published-model", "gpt_3.5_turbo_0125",
                  "--limit", "3", "-o", str(tmp_path / "small")]) == 0
-    assert "asked 0, cached 3" in capsys.readouterr().out and not handler.seen
+    assert "asked 3, cached 3" in capsys.readouterr().out and len(handler.seen) == 3
     small = json.loads((tmp_path / "small" / f"{TASK}__rule-judge.json").read_text())
-    assert small["agreement"][0]["responses"] == 3
+    by_model = {r["model"]: r for r in small["agreement"]}
+    assert [by_model[m]["responses"] for m in (GPT4, "gpt_3.5_turbo_0125", "all")] == [3, 3, 6]
+    pooled = small["decisions"]
+    assert by_model["all"]["accuracy"] == pytest.approx(sklearn.accuracy_score(
+        [d["published"] for d in pooled], [d["judge"] for d in pooled]), abs=1e-12)
+    assert sorted(d["judge"] == "hallucinated" for d in pooled
+                  if d["model"] != GPT4) == sorted(rule(r) for r in handler.seen)
 
 
 def test_kappa_undefined_is_reported_as_undefined():

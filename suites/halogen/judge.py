@@ -10,6 +10,7 @@ summarization; the judge's own knowledge for biographies and references).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import jinja2
@@ -21,6 +22,11 @@ from suites.halogen.rules import is_abstained
 from suites.halogen.verify import HalogenVerifier
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+@lru_cache(maxsize=16)
+def _template(text: str) -> jinja2.Template:
+    return _ENV.from_string(text)
 
 
 def parse_judgement(text: str) -> tuple[list[str], list[str]]:
@@ -53,7 +59,7 @@ class HalogenJudge(HalogenVerifier):
     def judge_prompt(self, response: str, item: Item) -> str:
         if "prompt" not in self.params:
             raise GenrankError("the judge verifier needs a prompt", field="verifier.prompt")
-        return _ENV.from_string(self.params["prompt"]).render(response=response, **item.fields)
+        return _template(self.params["prompt"]).render(response=response, **item.fields)
 
     def score_many(self, predictions: Sequence[str], items: Sequence[Item],
                    evidence: Sequence[dict | None] | None = None) -> list[Score]:
