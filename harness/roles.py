@@ -21,6 +21,10 @@ from harness.errors import GenrankError
 from harness.types import GenerationConfig
 
 FLAG = "--judge"
+#: the run's engine options that also apply to the judge (not the evaluated model's own
+#: arguments: revision, adapters, remote code)
+ENGINE_OPTIONS = ("batch_size", "device", "dtype", "concurrency", "api_key_env",
+                  "tensor_parallel_size", "max_model_len", "gpu_memory_utilization")
 
 
 class Judge(Protocol):
@@ -106,12 +110,14 @@ def load_judge(model: str, identity: dict[str, Any], options: dict[str, Any], *,
                reuse: Backend | None = None, cache: GenerationCache | None = None
                ) -> CachedJudge:
     """Load the judge's backend (or reuse the evaluated model's when it is the same)."""
+    engine = {k: v for k, v in options.items() if k in ENGINE_OPTIONS}
     if reuse is not None and reuse.identity().get("content_hash") == identity["content_hash"]:
         backend = reuse
     else:
         try:
-            backend = load_backend(model, **{**options, "flag": FLAG})
+            backend = load_backend(model, **{**engine, "flag": FLAG})
         except GenrankError as exc:
             raise _flag_error(exc) from None
+    batch = engine.get("batch_size")
     return CachedJudge(backend, identity, cache or GenerationCache(),
-                       batch=options.get("batch_size") or 8)
+                       batch=batch if isinstance(batch, int) and batch > 0 else 8)

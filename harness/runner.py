@@ -37,6 +37,9 @@ class RunOptions:
     skip_missing_data: bool = False
     judge: str | None = None  # the judge model role (any model string)
     judge_max_new_tokens: int | None = None  # overrides every judge task's limit
+    num_fewshot: int | None = None          # lm-eval's --num_fewshot: exemplars per prompt
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)  # GenerationConfig overrides
+    system_instruction: str | None = None
 
 
 @dataclass
@@ -70,6 +73,9 @@ def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
         changes["max_new_tokens"] = opts.max_new_tokens
     if opts.seed is not None:
         changes["seed"] = opts.seed
+    if opts.system_instruction is not None:
+        changes["system_instruction"] = opts.system_instruction
+    changes.update(opts.gen_kwargs)
     return dataclasses.replace(spec.generation, **changes)
 
 
@@ -91,12 +97,24 @@ def make_verifier(spec: TaskSpec, opts: RunOptions) -> registry.Verifier:
     return cls(**params)
 
 
+def with_fewshot(spec: TaskSpec, k: int | None) -> TaskSpec:
+    """The task with ``k`` exemplars per prompt (a variant: its own spec hash)."""
+    if k is None or (spec.fewshot or {}).get("k", 0) == k:
+        return spec
+    if k > 0 and not spec.fewshot:
+        raise GenrankError("the task declares no few-shot source, so --num-fewshot cannot add "
+                           "exemplars", file=spec.file, task=spec.name, field="fewshot")
+    fewshot = {**(spec.fewshot or {}), "k": k}
+    return dataclasses.replace(spec, fewshot=fewshot, raw={**spec.raw, "fewshot": fewshot})
+
+
 def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
     """Load and check every task first: bad input stops here, before the model loads.
     The judge (when a task needs one) is resolved here too, without loading it."""
     plans = []
     judge: dict[str, Any] | None = None
     for spec in specs:
+        spec = with_fewshot(spec, opts.num_fewshot)
         validate(spec)
         try:
             items = load_items(spec, opts.limit)
@@ -192,10 +210,12 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         done.update({r["item_id"]: r for r in records})
         if bar is not None:
             bar.update(len(idx))
-    records = [{k: v for k, v in done[it.id].items() if k != "config_hash"}
-               for it in plan_.items]
+    # items finished earlier under the same settings stay: a smaller --limit never shrinks
+    # what the run directory already holds
+    ids = [it.id for it in plan_.items] + [k for k in done if k not in wanted]
+    records = [{k: v for k, v in done[i].items() if k != "config_hash"} for i in ids]
     task_meta = {"generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
-                 "fewshot": spec.fewshot, "limit": len(plan_.items), "config_hash": config_hash}
+                 "fewshot": spec.fewshot, "limit": len(ids), "config_hash": config_hash}
     if plan_.judge is not None:
         task_meta["judge"] = judge_record(plan_, judge)
     return finish_task(run, spec, records, task_meta)

