@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from genrank.commands.options import batch_size
+
     p = sub.add_parser("judge-check",
                        help="run a judge on published HALoGEN responses; report its agreement "
                             "with the published labels (accuracy, Cohen's kappa, score)")
@@ -25,7 +27,8 @@ def register(sub) -> None:
                         "<domain> under GENRANK_DATA)")
     p.add_argument("--judge-max-new-tokens", type=int, metavar="N",
                    help="override the task's token limit for the judge")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=batch_size, default=16,
+                   help="prompts per forward pass, or 'auto'")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--concurrency", type=int, default=8,
