@@ -15,7 +15,7 @@ import urllib.request
 from typing import Any, Protocol, Sequence
 
 from harness.backends import load_backend, peek_identity
-from harness.backends.base import Backend
+from harness.backends.base import Backend, FailedOutput
 from harness.cache import GenerationCache, cache_key
 from harness.errors import GenrankError
 from harness.types import GenerationConfig
@@ -95,7 +95,8 @@ class CachedJudge:
         for start in range(0, len(missing), self.batch):
             idx = missing[start:start + self.batch]
             new = self.backend.generate([prompts[i] for i in idx], config)
-            self.cache.put_many((keys[i], out) for i, out in zip(idx, new))
+            self.cache.put_many((keys[i], out) for i, out in zip(idx, new)
+                                if not isinstance(out, FailedOutput))  # never cache a failure
             answers.update({keys[i]: out for i, out in zip(idx, new)})
             self.asked += len(idx)
         return [answers[k] for k in keys]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness import registry
-from harness.backends.base import Backend
+from harness.backends.base import Backend, FailedOutput
 from harness.cache import GenerationCache, cache_key
 from harness.errors import DataMissing, GenrankError
 from harness.items import load_items, render_prompts
@@ -34,6 +34,7 @@ class RunOptions:
     seed: int | None = None
     chunk: int = 64  # items generated between journal flushes
     progress: bool = True
+    progress_lines: bool = False  # not a terminal: a progress line every 30 s / 10 % instead
     skip_missing_data: bool = False
     judge: str | None = None  # the judge model role (any model string)
     judge_max_new_tokens: int | None = None  # overrides every judge task's limit
@@ -164,7 +165,9 @@ def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[
             new = [_choose(backend, prompts[i], items[i]) for i in miss]
         else:
             new = backend.generate([prompts[i] for i in miss], cfg)
-        cache.put_many((keys[i], out) for i, out in zip(miss, new))
+        # a failed request is recorded as failed, never cached: a later run asks again
+        cache.put_many((keys[i], out) for i, out in zip(miss, new)
+                       if not isinstance(out, FailedOutput))
         hits.update({keys[i]: out for i, out in zip(miss, new)})
     return [hits[k] for k in keys], len(miss)
 
@@ -206,6 +209,9 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         records = [{**make_record(spec.name, spec.spec_hash, it, p, o, s),
                     "config_hash": config_hash}
                    for it, p, o, s in zip(items, prompts, outputs, scores)]
+        for rec, out in zip(records, outputs):
+            if isinstance(out, FailedOutput):
+                rec["detail"] = {**(rec["detail"] or {}), "failed": out.error}
         run.append_journal(spec.name, records)
         done.update({r["item_id"]: r for r in records})
         if bar is not None:
@@ -241,8 +247,13 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     stats, start = RunStats(), time.perf_counter()
     cache = GenerationCache()
     total = sum(len(p.items) for p in plans)
-    with tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
-              dynamic_ncols=True) as bar:
+    if opts.progress_lines and not opts.progress:
+        from harness.progress import LineProgress
+        bar_ctx = LineProgress(total)
+    else:
+        bar_ctx = tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
+                       dynamic_ncols=True)
+    with bar_ctx as bar:
         for p in plans:
             bar.set_postfix_str(p.spec.name)
             stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk,
@@ -259,6 +270,7 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
         "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
         "judge_asked": stats.judge_asked, "judge_reused": stats.judge_reused,
-        "tasks": [p.spec.name for p in plans]})
+        "tasks": [p.spec.name for p in plans],
+        **(backend.run_stats() if hasattr(backend, "run_stats") else {})})
     run.write_metadata(meta)
     return run, stats

@@ -184,3 +184,27 @@ def test_alias_and_converted_folder_are_one_model():
     alias = resolve_model("smollm2-135m")
     folder = resolve_model(alias.path)
     assert alias.content_hash == folder.content_hash and alias.path == folder.path
+
+
+def test_progress_lines_when_not_a_terminal(tiny_model_dir, tmp_path, env):
+    """Logs get a progress line every 10 % (or 30 s) when stderr is not a terminal."""
+    args = [a for a in run_args(tiny_model_dir, tmp_path / "runs", 20) if a != "--no-progress"]
+    res = genrank(*args, env=env)
+    lines = [l for l in res.stderr.splitlines() if l.startswith("genrank: ")]
+    assert lines and lines[-1].startswith("genrank: 20/20 items (100%)")
+    assert "[scangen_simple]" in lines[-1] and "\r" not in res.stderr  # no bar redraws
+    quiet = genrank(*run_args(tiny_model_dir, tmp_path / "quiet", 4), env=env)
+    assert "genrank: " not in quiet.stderr
+
+
+def test_line_progress_cadence():
+    import io
+
+    from harness.progress import LineProgress
+
+    out = io.StringIO()
+    with LineProgress(100, every_s=1e9, stream=out) as bar:
+        for _ in range(100):
+            bar.update(1)
+    counts = [int(l.split()[1].split("/")[0]) for l in out.getvalue().splitlines()]
+    assert counts == list(range(10, 101, 10))
