@@ -19,7 +19,7 @@ from harness.backends.base import Backend, FailedOutput
 from harness.cache import GenerationCache, cache_key
 from harness.errors import DataMissing, GenrankError
 from harness.items import load_items, render_prompts
-from harness.roles import Judge
+from harness.roles import Judge, load_judge, resolve_judge
 from harness.runs import finish_task, open_run, run_name
 from harness.runstore import RunDir, make_record
 from harness.spec import TaskSpec, validate
@@ -126,7 +126,6 @@ def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
             continue
         verifier = make_verifier(spec, opts)
         if verifier.needs_judge and judge is None:
-            from harness.roles import resolve_judge
             judge = resolve_judge(opts.judge or "")
         plans.append(TaskPlan(spec, items, render_prompts(spec, items),
                               effective_config(spec, opts), verifier,
@@ -143,7 +142,6 @@ def load_run_judge(plans: Sequence[TaskPlan], opts: RunOptions, options: dict[st
     identity = next((p.judge for p in plans if p.judge is not None), None)
     if identity is None or not opts.judge:
         return None
-    from harness.roles import load_judge
     return load_judge(opts.judge, identity, options, reuse=backend)
 
 
