@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+
 
 EXAMPLES = """examples:
   genrank run --model smollm2-135m --task scan_simple,cogs_gen --limit 20
@@ -60,6 +62,7 @@ def register(sub) -> None:
                    help="items between journal flushes (smaller: finer resume)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (off a terminal: no progress lines)")
+    add_unsafe_code(p)
     p.set_defaults(func=run)
 
 
@@ -68,6 +71,7 @@ def run(args) -> int:
     from harness.runner import RunOptions, load_run_judge, plan, run_tasks
     from harness.spec import load_specs, select
 
+    apply_unsafe_code(args)
     tags = dict(t.split("=", 1) for t in args.tag)
     model_args = model_arguments(args.model_args)
     specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite, tags=tags)

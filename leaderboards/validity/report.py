@@ -82,21 +82,26 @@ def curve_plot(curve: pd.DataFrame, path: Path) -> None:
 
 
 def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str] | None = None,
-                n_boot: int = 1000, ks: list[int] | None = None, n_draws: int = 50,
-                seed: int = 0) -> list[str]:
-    """Concordance, aggregate agreement, granularity and W for a wide table; returns md lines."""
+                reference_set: list[str] | None = None, n_boot: int = 1000,
+                ks: list[int] | None = None, n_draws: int = 50, seed: int = 0) -> list[str]:
+    """Concordance, aggregate agreement, granularity and W for a wide table; returns md lines.
+
+    ``reference_set``: benchmarks the z-scores are standardised over (None: all of them);
+    names not in the table are skipped and listed in the summary.
+    """
     lines = [f"Table: {wide.shape[0]} models x {wide.shape[1]} benchmarks.", ""]
     pairs = concordance.pairwise(wide)
     pairs.to_csv(out / "pairwise_concordance.csv", index=False)
     heatmap(concordance.matrix(pairs), out / "kendall_tau_matrix.png", "Kendall tau-b")
     usable = pairs[pairs["n"] >= 5]
     lines += [f"- {len(pairs)} benchmark pairs, {len(usable)} with >= 5 shared models; "
-              f"median Kendall tau {usable['kendall_tau'].median():.3f}, "
-              f"median Pearson r {usable['pearson_r'].median():.3f}."]
+              f"{concordance.summarize(usable)}; {concordance.summarize(usable, 'pearson_r')}."]
     scen = aggregate_scenarios or list(wide.columns)
     wa = aggregate.with_aggregate(wide, scen)
     wa.to_csv(out / "table_with_aggregate.csv")
-    z = aggregate.agreement_with_reference(wa)
+    present = None if reference_set is None else [b for b in reference_set if b in wide.columns]
+    z = aggregate.agreement_with_reference(wa, reference_set=present)
+    lines += [_reference_line(reference_set, present, z)]
     ci = stability.reference_tau_intervals(wa, aggregate.AGGREGATE, n_boot=n_boot, seed=seed)
     z = z.merge(ci[["benchmark", "tau_lo", "tau_hi"]], on="benchmark", how="left")
     z.to_csv(out / "agreement_with_aggregate.csv", index=False)
@@ -122,6 +127,21 @@ def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str]
     lines += [f"- Kendall's W = {w['W']:.3f} over {w['n_models']} models scored by all of "
               f"{len(block)} benchmarks ({', '.join(block)})."]
     return lines
+
+
+def _reference_line(reference_set: list[str] | None, present: list[str] | None,
+                    z: pd.DataFrame) -> str:
+    """Which benchmarks the z-scores are standardised over, and which listed ones are absent."""
+    used = int((z["in_reference"] & z["kendall_tau"].notna()).sum())
+    if z["z_score"].isna().all():
+        return ("- No z-scores: fewer than two benchmarks have a defined tau with the aggregate "
+                "(at least 5 shared models and some spread).")
+    if reference_set is None:
+        return f"- z-scores standardised over all {used} benchmarks with a defined tau."
+    missing = [b for b in reference_set if b not in (present or [])]
+    return (f"- z-scores standardised over the reference set: {used} of {len(reference_set)} "
+            "listed benchmarks with a defined tau (plus the benchmark under test)"
+            + (f"; skipped, not in the table: {', '.join(missing)}" if missing else "") + ".")
 
 
 def write_summary(out: Path, title: str, lines: list[str]) -> None:
@@ -171,9 +191,13 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
     if sc["task"].nunique() > 1 and sc["model"].nunique() > 1:
         pooled = concordance.pooled_concordance(sc, n_sim=n_sim, seed=seed)
         pooled.to_csv(out / "pooled_concordance.csv", index=False)
-        lines += ["Seed-pooled Kendall tau between tasks (chance 95 % range in brackets):"]
-        lines += [f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
-                  f"p = {r.p_value:.4f}, {r.n_pairs} pooled pairs" for r in pooled.itertuples()]
+        lines += ["Seed-pooled Kendall tau between tasks (95 % range under chance, from "
+                  "permuting the models' seed blocks, in brackets; with several seeds, a "
+                  "seed-bootstrap interval):"]
+        lines += [_pooled_line(r) for r in pooled.itertuples()]
+        undefined = int(pooled["undefined"].notna().sum())
+        if undefined:
+            lines += [f"- {undefined} of {len(pooled)} task pairs undefined (reasons above)."]
     if items.empty:
         return lines
     if "stability" not in skip:
@@ -187,6 +211,18 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
     if "labels" not in skip and "target" in items.columns:
         lines += _labels(items, out)
     return lines
+
+
+def _pooled_line(r) -> str:
+    """One pooled-concordance row as a summary line; an undefined tau says why, no p-value."""
+    if isinstance(r.undefined, str):
+        return f"- {r.a} vs {r.b}: undefined ({r.undefined})"
+    test = "exact permutation" if r.exact else "permutation"
+    seeds = ("" if np.isnan(r.tau_lo) else
+             f", seed-bootstrap [{r.tau_lo:.2f}, {r.tau_hi:.2f}]")
+    return (f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
+            f"p = {r.p_value:.4f} ({test}, {r.n_models} models){seeds}, "
+            f"{r.n_pairs} pooled pairs")
 
 
 def _stability(items: pd.DataFrame, out: Path, *, n_boot: int, seed: int) -> list[str]:
