@@ -30,7 +30,8 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=batch_size, default=16,
                    help="prompts per forward pass, or 'auto'")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="weights' dtype")
     p.add_argument("--concurrency", type=int, default=8,
                    help="openai: requests in flight at once (default: 8)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
