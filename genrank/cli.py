@@ -26,6 +26,7 @@ COMMANDS = [
     "genrank.commands.glicko2",
     "genrank.commands.view",
     "genrank.commands.report",
+    "genrank.commands.judge_check",
     "genrank.commands.split",
 ]
 
