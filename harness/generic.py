@@ -124,3 +124,6 @@ def _accuracy_by_difficulty_terms(records, bins: int = 5, **_: Any):
     score = records["score"].to_numpy(dtype=float)
     return {f"acc_bin{b + 1}[{edges[b]:.6g},{edges[b + 1]:.6g}]":
             (score * (idx == b), (idx == b).astype(float)) for b in range(len(edges) - 1)}
+
+
+from harness.splits import files as _split_files  # noqa: E402,F401  (registers split_items)

@@ -14,11 +14,14 @@ import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from harness.errors import GenrankError
 from harness.params import check
-from harness.types import Item, Score
+from harness.types import GenerationConfig, Item, Score
+
+if TYPE_CHECKING:
+    from harness.roles import Judge
 
 # loader(spec, data_root) -> list[Item]
 LOADERS: dict[str, Callable[..., list[Item]]] = {}
@@ -28,6 +31,12 @@ VERIFIERS: dict[str, type["Verifier"]] = {}
 METRICS: dict[str, Callable[..., dict[str, float]]] = {}
 # reader(path, spec) -> DataFrame with prediction + (item_id | source) [+ model]
 PREDICTION_READERS: dict[str, Callable[..., Any]] = {}
+# `genrank split` pools a suite offers: name -> {"template": task, "sources": [source...]}
+SPLIT_DATASETS: dict[str, dict[str, Any]] = {}
+# "<mcd|tmcd>:<dataset tag>" -> item -> tree (harness.splits.trees) of its atoms and compounds
+SPLIT_PARSERS: dict[str, Callable[[Item], Any]] = {}
+# dataset tag -> input -> the right output (a rule interpreter), for ``baseline:oracle``
+ORACLES: dict[str, Callable[[str], str]] = {}
 
 
 @dataclass(frozen=True)
@@ -47,11 +56,22 @@ class Verifier:
     version = "1"
     #: the parameters tasks.yaml may give, as a dataclass (None: not yet declared, unchecked)
     Params: type | None = None
+    #: True when scoring asks a judge model (the ``--judge`` model role)
+    needs_judge = False
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, judge: "Judge | None" = None, **params: Any) -> None:
         if self.Params is not None:  # an unknown name or a wrong type: one error line
             self.typed = check(self.Params, params, field="verifier")
         self.params = params
+        self.judge = judge
+
+    def use_judge(self, judge: "Judge | None") -> None:
+        """Hand over the run's judge (the runner does, before scoring)."""
+        self.judge = judge
+
+    def judge_config(self) -> GenerationConfig | None:
+        """The judge's decoding settings, for verifiers that ask one."""
+        return None
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         """Score one output; ``evidence`` is what a replayed predictions file published
@@ -116,6 +136,24 @@ def prediction_reader(name: str):
     return _register(PREDICTION_READERS, name)
 
 
+def split_dataset(name: str, *, template: str, sources: list[dict[str, Any]]) -> None:
+    """Offer a pool to ``genrank split``: the template task's loader over these sources."""
+    _register(SPLIT_DATASETS, name)({"template": template, "sources": sources})
+
+
+def split_parser(dataset: str, *kinds: str):
+    """Register item -> tree for a dataset tag, for the ``mcd`` and/or ``tmcd`` strategies."""
+    def deco(fn):
+        for kind in kinds or ("mcd", "tmcd"):
+            _register(SPLIT_PARSERS, f"{kind}:{dataset}")(fn)
+        return fn
+    return deco
+
+
+def oracle(dataset: str):
+    return _register(ORACLES, dataset)
+
+
 def verifier(cls: type[Verifier]) -> type[Verifier]:
     _register(VERIFIERS, cls.name)(cls)
     return cls
@@ -151,9 +189,10 @@ def load_suites() -> tuple[str, ...]:
 
 
 def import_suite(suite: str) -> None:
-    """Make sure ``suite`` is installed and every suite's components are registered."""
-    if suite not in installed_suites():
-        known = ", ".join(installed_suites()) or "none"
+    """Make sure ``suite`` is installed and every suite's components are registered;
+    ``generic`` names tasks made only of the engine's own pieces (genrank split)."""
+    if suite != "generic" and suite not in installed_suites():
+        known = ", ".join(["generic", *installed_suites()])
         raise GenrankError(f"unknown suite {suite!r} (installed: {known})", field="suite")
     load_suites()
 
@@ -163,11 +202,12 @@ def import_suites(suites: Iterable[str]) -> None:
         import_suite(suite)
 
 
-def make_verifier(spec) -> Verifier:
-    """The task's verifier with its parameters checked; errors name the task and file."""
+def make_verifier(spec, params: dict[str, Any] | None = None) -> Verifier:
+    """The task's verifier (with ``params`` instead of the spec's, when given), its
+    parameters checked; errors name the task and file."""
     cls = lookup(VERIFIERS, "verifier", spec.verifier.name, task=spec.name, file=spec.file)
     try:
-        return cls(**spec.verifier.params)
+        return cls(**(spec.verifier.params if params is None else params))
     except GenrankError as exc:
         raise GenrankError(exc.message, file=spec.file, task=spec.name, field=exc.field) from None
 

@@ -1,4 +1,4 @@
-"""Backends: ``hf`` (default), ``vllm:``, ``openai:`` — chosen by the --model string."""
+"""Backends: ``hf`` (default), ``vllm:``, ``openai:``, ``baseline:`` — chosen by the --model string."""
 
 from __future__ import annotations
 
@@ -42,7 +42,13 @@ class OpenAIOptions:
     max_failed_items: int = 0
 
 
-OPTIONS = {"hf": HFOptions, "vllm": VLLMOptions, "openai": OpenAIOptions}
+@dataclass(frozen=True)
+class BaselineOptions:
+    """The CPU baselines take no options."""
+
+
+OPTIONS = {"hf": HFOptions, "vllm": VLLMOptions, "openai": OpenAIOptions,
+           "baseline": BaselineOptions}
 #: options the command line hands every backend (each takes those it declares)
 COMMON = {"batch_size", "device", "dtype", "seed", "tensor_parallel_size", "max_model_len",
           "concurrency", "api_key_env", "max_retries", "max_failed_items"}
@@ -90,8 +96,8 @@ def backend_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_backend(model: str, **options: Any) -> Backend:
-    """``vllm:PATH``, ``openai:URL#NAME``, or (hf) an alias, folder or hub id; the options
-    are checked before anything loads."""
+    """``vllm:PATH``, ``openai:URL#NAME``, ``baseline:NAME``, or (hf) an alias, folder or
+    hub id; the options are checked before anything loads."""
     parsed = parse_model(model)
     opts = backend_options(parsed.kind, options)
     if parsed.kind in BACKENDS:
@@ -100,6 +106,18 @@ def load_backend(model: str, **options: Any) -> Backend:
     from harness.backends.models import resolve_model
 
     return HFBackend(resolve_model(parsed.target), **opts)
+
+
+def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The identity a backend for ``model`` will report, without loading any weights."""
+    parsed = parse_model(model)
+    if parsed.kind in ("openai", "baseline"):  # nothing to load: the backend itself says
+        return load_backend(model, **options).identity()
+    from harness.backends.models import resolve_model
+
+    ref = resolve_model(parsed.target)
+    return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
+            "source": ref.source}
 
 
 def _lazy(module: str, cls: str):
@@ -118,4 +136,5 @@ def _lazy(module: str, cls: str):
 BACKENDS = {
     "vllm": _lazy("harness.backends.vllm", "VLLMBackend"),
     "openai": _lazy("harness.backends.openai", "OpenAIBackend"),
+    "baseline": _lazy("harness.backends.baselines", "BaselineBackend"),
 }
