@@ -40,6 +40,7 @@ class OpenAIOptions:
     api_key_env: str = "OPENAI_API_KEY"
     name: str | None = None
     max_failed_items: int = 0
+    flag: str = "--model"  # the option that named the model, for error lines (--judge)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ OPTIONS = {"hf": HFOptions, "vllm": VLLMOptions, "openai": OpenAIOptions,
            "baseline": BaselineOptions}
 #: options the command line hands every backend (each takes those it declares)
 COMMON = {"batch_size", "device", "dtype", "seed", "tensor_parallel_size", "max_model_len",
-          "concurrency", "api_key_env", "max_retries", "max_failed_items"}
+          "concurrency", "api_key_env", "max_retries", "max_failed_items",
+          "gpu_memory_utilization", "flag"}
 #: kept for callers that list the hf backend's options
 HF_OPTIONS = tuple(f.name for f in fields(HFOptions))
 

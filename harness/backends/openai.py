@@ -65,11 +65,11 @@ class OpenAIBackend:
     def numerics(self) -> dict[str, Any]:
         """What the server says about the model (its ``/models`` entry), when it says
         anything: a model redeployed at the same URL then gets a new identity."""
-        if not hasattr(self, "_served"):
-            self._served = self.served_model()
-        return {"served_model": self._served}
+        if not hasattr(self, "_listed"):
+            self._listed = self.listed_model()
+        return {"listed_model": self._listed}
 
-    def served_model(self) -> dict[str, Any]:
+    def listed_model(self) -> dict[str, Any]:
         headers = {}
         key = os.environ.get(self.api_key_env)
         if key:
