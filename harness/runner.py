@@ -159,6 +159,7 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
 
     ident = backend.identity()
     path = Path(out_dir) / run_name(name or ident["name"], seed=opts.seed)
+    created = not RunDir(path).exists()
     run = open_run(path, {**ident, "name": name or ident["name"]},
                    backend={"name": backend.kind, **backend.settings()}, seed=opts.seed)
     stats, start = RunStats(), time.perf_counter()
@@ -172,9 +173,11 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     cache.close()
     stats.seconds = time.perf_counter() - start
     meta = run.read_metadata()
+    if created and getattr(backend, "loaded", False):  # a lazy backend knows them now
+        meta["backend"] = {"name": backend.kind, **backend.settings()}
     meta.setdefault("history", []).append({
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
         "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
-        "tasks": [p.spec.name for p in plans]})
+        "threads": backend.settings().get("threads"), "tasks": [p.spec.name for p in plans]})
     run.write_metadata(meta)
     return run, stats

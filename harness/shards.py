@@ -63,19 +63,6 @@ def shard_key(plans: Sequence[TaskPlan], index: int, count: int, model_hash: str
         for p in plans]})[:16]
 
 
-def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The identity a shard's backend will report, without loading any weights."""
-    kind, _, rest = model.partition(":")
-    if kind == "openai" and rest:
-        from harness.backends import load_backend
-        return load_backend(model, **options).identity()
-    from harness.backends.models import resolve_model
-
-    ref = resolve_model(rest if kind in ("hf", "vllm") and rest else model)
-    return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
-            "source": ref.source}
-
-
 def _done(job: ShardJob) -> dict[str, Any] | None:
     path = Path(job.path) / "done.json"
     try:
@@ -221,6 +208,8 @@ def run_sharded(model: str, options: dict[str, Any], specs: list[TaskSpec],
     if shards < 1:
         raise GenrankError("--shards must be at least 1", field="--shards")
     start = time.perf_counter()
+    from harness.backends import peek_identity
+
     ident = peek_identity(model, options)
     display = name or ident["name"]
     run = open_run(Path(out_dir) / run_name(display, seed=opts.seed), {**ident, "name": display},

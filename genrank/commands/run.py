@@ -18,6 +18,9 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for the model and tokenizer (default: OMP_NUM_THREADS, "
+                        "else the free cores of this process's CPU affinity)")
     p.add_argument("--chat-template", dest="chat_template", action="store_true", default=None,
                    help="wrap prompts in the model's chat template")
     p.add_argument("--no-chat-template", dest="chat_template", action="store_false")
@@ -54,13 +57,11 @@ def run(args) -> int:
                       chunk=args.journal_every, skip_missing_data=args.skip_missing_data)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
-    from transformers.utils import logging as hf_logging
+    from harness.backends import lazy_backend
+    from harness.backends.threads import default_threads
 
-    from harness.backends import load_backend
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
     options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
+               "threads": args.threads or (default_threads() if args.shards == 1 else None),
                "seed": args.seed, "tensor_parallel_size": args.tensor_parallel_size,
                "max_model_len": args.max_model_len, "concurrency": args.concurrency,
                "api_key_env": args.api_key_env}
@@ -71,7 +72,7 @@ def run(args) -> int:
                                             shards=args.shards, engine=args.engine,
                                             name=args.name)
     else:
-        backend = load_backend(args.model, **options)
+        backend = lazy_backend(args.model, **options)  # loads on the first cache miss
         opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
         run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
         calls = backend.calls

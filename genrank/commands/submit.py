@@ -47,6 +47,9 @@ def register(sub) -> None:
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--seed", type=int, help="sampling seed (recorded)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for the model and tokenizer (default: OMP_NUM_THREADS, "
+                        "else the free cores of this process's CPU affinity)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
@@ -258,6 +261,10 @@ def run(args) -> int:
     from leaderboards import db
 
     t0 = time.perf_counter()
+    specs = select(load_specs(), tasks=args.task, suites=args.suite)
+    db_path = _db_path(args)
+    if args.backend != "openai" and _all_scored(args.checkpoint, specs, db_path, args.seed):
+        return 0  # hashed, found: no checkpoint loading, no torch
     check = validate_checkpoint(args.checkpoint, backend=args.backend,
                                 chat_template=not args.no_chat_template, device=args.device,
                                 dtype=args.dtype)
@@ -265,8 +272,6 @@ def run(args) -> int:
     shown = {k: check[k] for k in ("content_hash", "params", "needs_gib", "free_gib",
                                    "chat_template") if k in check}
     print(f"checkpoint ok: {name}  " + "  ".join(f"{k}={v}" for k, v in shown.items()))
-    specs = select(load_specs(), tasks=args.task, suites=args.suite)
-    db_path = _db_path(args)
     if check["content_hash"]:
         done = db.already_scored(db_path, check["content_hash"],
                                  {s.name: s.spec_hash for s in specs}, seed=args.seed)
@@ -282,13 +287,11 @@ def run(args) -> int:
                       progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data)
     plans = plan(specs, opts)  # every task input checked before the model loads
 
-    from transformers.utils import logging as hf_logging
+    from harness.backends import lazy_backend
+    from harness.backends.threads import default_threads
 
-    from harness.backends import load_backend
-
-    hf_logging.disable_progress_bar()
-    backend = load_backend(check["model"], batch_size=args.batch_size, device=args.device,
-                           dtype=args.dtype)
+    backend = lazy_backend(check["model"], batch_size=args.batch_size, device=args.device,
+                           dtype=args.dtype, threads=args.threads or default_threads())
     run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
@@ -296,6 +299,23 @@ def run(args) -> int:
     regenerate(db_path, args.csv_dir, args.site, args.no_site)
     print(f"submitted in {time.perf_counter() - t0:.1f}s")
     return 0
+
+
+def _all_scored(checkpoint: str, specs, db_path: Path, seed: int | None) -> bool:
+    """True (and says so) when the leaderboard has every selected task for these weights."""
+    from harness.backends.models import resolve_model
+    from leaderboards import db
+
+    if not specs or not db_path.exists():
+        return False
+    ref = resolve_model(checkpoint)
+    done = db.already_scored(db_path, ref.content_hash, {s.name: s.spec_hash for s in specs},
+                             seed=seed)
+    if len(done) < len(specs):
+        return False
+    print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
+          f"not scored again: {', '.join(sorted(done))}\nnothing new to score")
+    return True
 
 
 def run_ingest(args) -> int:

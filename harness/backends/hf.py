@@ -10,19 +10,98 @@ from typing import Any, Sequence
 
 from harness.backends.base import cut_at_stop
 from harness.backends.models import ModelRef
+from harness.backends.threads import use_threads
 from harness.errors import GenrankError
 from harness.types import GenerationConfig
+
+
+def _import_transformers():
+    """transformers, quiet, and without scikit-learn.
+
+    transformers imports scikit-learn (about 1 s, pulled in by cleanlab) whenever it is
+    installed, only for assisted generation's confidence threshold, which genrank never
+    uses; it is reported absent before the generation module loads.
+    """
+    import transformers.utils as tu
+    from transformers.utils import import_utils
+    from transformers.utils import logging as hf_logging
+
+    tu.is_sklearn_available = import_utils.is_sklearn_available = lambda: False
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    import transformers
+
+    return transformers
+
+
+#: shorter shared prefixes are not worth a separate forward pass
+MIN_PREFIX = 16
+
+
+def common_prefix_length(seqs: Sequence[Sequence[int]]) -> int:
+    first, n = seqs[0], min(map(len, seqs))
+    for s in seqs[1:]:
+        k = 0
+        while k < n and s[k] == first[k]:
+            k += 1
+        n = k
+    return n
+
+
+class SharedPrefix:
+    """Keys and values of the tokens all prompts start with, computed once.
+
+    Each batch continues from a copy: rows are laid out as prefix, padding, own suffix,
+    with the padding masked, so positions (from the attention mask) and attention match
+    the plain left-padded batch; greedy outputs are the same.
+    """
+
+    def __init__(self, model, ids: list[int], device: str) -> None:
+        import torch
+
+        self.ids, self.device = list(ids), device
+        with torch.inference_mode():
+            out = model(input_ids=torch.tensor([self.ids], device=device), use_cache=True)
+        self.cache = out.past_key_values
+
+    def batch(self, seqs: Sequence[Sequence[int]], pad_id: int) -> dict[str, Any]:
+        import copy
+
+        import torch
+
+        p = len(self.ids)
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        ids[:, :p], mask[:, :p] = torch.tensor(self.ids), 1
+        for r, s in enumerate(seqs):
+            ids[r, width - len(s) + p:] = torch.tensor(s[p:])
+            mask[r, width - len(s) + p:] = 1
+        cache = copy.deepcopy(self.cache)
+        cache.batch_repeat_interleave(len(seqs))
+        return {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device),
+                "past_key_values": cache}
 
 
 class HFBackend:
     kind = "hf"
 
     def __init__(self, ref: ModelRef, *, batch_size: int = 16, device: str | None = None,
-                 dtype: str = "auto") -> None:
+                 dtype: str = "auto", threads: int | None = None,
+                 prefix_caching: bool = True) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        if threads:
+            use_threads(threads)
+        self.threads = torch.get_num_threads()
+
+        transformers = _import_transformers()
+        AutoModelForCausalLM, AutoTokenizer = (transformers.AutoModelForCausalLM,
+                                               transformers.AutoTokenizer)
         self.ref, self.batch_size, self.calls = ref, batch_size, 0
+        self.prefix_caching, self._prefix = prefix_caching, None
+        #: prompt tokens seen, and those whose prefill a shared prefix's cache made unneeded
+        self.prompt_tokens = self.prefill_saved = 0
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = {"auto": torch.float32 if self.device == "cpu" else torch.bfloat16,
                        "float32": torch.float32, "bfloat16": torch.bfloat16,
@@ -46,7 +125,7 @@ class HFBackend:
 
     def settings(self) -> dict[str, Any]:
         return {"batch_size": self.batch_size, "device": self.device, "dtype": self.dtype,
-                "padding_side": "left"}
+                "padding_side": "left", "threads": self.threads}
 
     def format(self, prompt: str, config: GenerationConfig) -> str:
         """Wrap the prompt in the model's chat template when the run asks for it."""
@@ -73,10 +152,17 @@ class HFBackend:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if config.stop:
             kwargs.update(stop_strings=list(config.stop), tokenizer=self.tokenizer)
+        seqs = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        self.prompt_tokens += sum(map(len, seqs))
+        prefix = self._prefix_for(seqs) if config.temperature == 0 else None
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            enc = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
-                                 add_special_tokens=False).to(self.device)
+            if prefix is None:
+                enc = self.tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True,
+                                     add_special_tokens=False).to(self.device)
+            else:
+                enc = prefix.batch([seqs[i] for i in idx], self.tokenizer.pad_token_id)
+                self.prefill_saved += len(prefix.ids) * len(idx)
             with torch.inference_mode():
                 gen = self.model.generate(**enc, **kwargs)
             new = gen[:, enc["input_ids"].shape[1]:]
@@ -84,6 +170,21 @@ class HFBackend:
                 out[i] = cut_at_stop(row, config.stop)
             self.calls += len(idx)
         return out
+
+    def _prefix_for(self, seqs: list[list[int]]) -> SharedPrefix | None:
+        """The cached shared prefix of these prompts (computed once while it stays shared)."""
+        if not self.prefix_caching or len(seqs) < 2:
+            return None
+        n = min(common_prefix_length(seqs), min(map(len, seqs)) - 1)  # a token left to run
+        known = self._prefix
+        if known is not None and n - 64 < len(known.ids) <= n \
+                and seqs[0][:len(known.ids)] == known.ids:  # still shared by all
+            return known
+        if n < MIN_PREFIX:
+            return None
+        self._prefix = SharedPrefix(self.model, seqs[0][:n], self.device)
+        self.prefill_saved -= n  # computed once
+        return self._prefix
 
     def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         """Sum of log-probabilities of each continuation's tokens after its context."""

@@ -1,0 +1,73 @@
+"""What a run does not do: load a model it never calls, import torch to print help.
+
+Speed itself is measured by benchmarks/ (ratios in one command); these tests check the
+behaviour that makes it fast, by counting model loads and imported modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from genrank.cli import main
+from harness.backends import LOADS
+from harness.runstore import RunDir
+
+TASK = "scangen_simple"
+HEAVY = ("torch", "transformers", "pandas", "pyarrow", "scipy", "sklearn", "numpy")
+
+
+def _run_args(model, out, *extra):
+    return ["run", "--model", str(model), "--task", TASK, "--limit", "3", "--max-new-tokens",
+            "6", "--no-progress", "-o", str(out), *extra]
+
+
+def _imported_after(code: str, env: dict) -> set[str]:
+    """Top-level modules a fresh interpreter holds after running ``code``."""
+    probe = code + "\nimport sys, json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    return set(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
+def test_rerun_and_cached_run_load_no_model(tiny_model_dir, tmp_path, isolated_cache, capsys):
+    before = LOADS["hf"]
+    assert main(_run_args(tiny_model_dir, tmp_path / "a", "--threads", "1")) == 0
+    assert LOADS["hf"] == before + 1
+    first = RunDir(tmp_path / "a" / tiny_model_dir.name)
+    meta = first.read_metadata()
+    assert meta["backend"]["threads"] == 1 and meta["backend"]["device"] == "cpu"
+    assert meta["history"][-1]["threads"] == 1
+    # the same run again (journal) and into a new folder (cache): no weights loaded
+    assert main(_run_args(tiny_model_dir, tmp_path / "a")) == 0
+    assert main(_run_args(tiny_model_dir, tmp_path / "b")) == 0
+    assert LOADS["hf"] == before + 1
+    out = capsys.readouterr().out
+    assert "model calls 0" in out and "generated 0, cached 3" in out
+    again = RunDir(tmp_path / "b" / tiny_model_dir.name).read_records(TASK)
+    assert again["prediction"].tolist() == first.read_records(TASK)["prediction"].tolist()
+
+
+def test_rerun_and_scored_submit_import_no_torch(tiny_model_dir, tmp_path, isolated_cache):
+    env = {**os.environ, "GENRANK_CACHE": str(isolated_cache)}
+    lb = ["--db", str(tmp_path / "lb.sqlite"), "--no-site", "--csv-dir", str(tmp_path)]
+    submit = ["submit", str(tiny_model_dir), "--task", TASK, "--limit", "3",
+              "--max-new-tokens", "6", "--device", "cpu", "-o", str(tmp_path / "runs"), *lb]
+    assert main(submit) == 0
+    run = _run_args(tiny_model_dir, tmp_path / "runs")
+    for argv in (run, submit):
+        code = f"from genrank.cli import main\nassert main({argv!r}) == 0"
+        loaded = _imported_after(code, env)
+        assert not loaded & {"torch", "transformers", "sklearn"}, argv[0]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["tasks"], ["run", "--help"]])
+def test_help_and_tasks_import_nothing_heavy(argv):
+    code = ("from genrank.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass"
+            % (argv,))
+    loaded = _imported_after(code, dict(os.environ))
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
