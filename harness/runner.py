@@ -54,6 +54,8 @@ class RunStats:
     resumed: int = 0
     seconds: float = 0.0
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: prompt tokens per task not prefilled again thanks to a shared prefix's cache
+    prefill_saved: dict[str, int] = field(default_factory=dict)
 
 
 def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
@@ -102,7 +104,7 @@ def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[
     miss = [i for i, k in enumerate(keys) if k not in hits]
     if miss:
         if multiple_choice:
-            new = [_choose(backend, prompts[i], items[i]) for i in miss]
+            new = choose(backend, [prompts[i] for i in miss], [items[i] for i in miss])
         else:
             new = backend.generate([prompts[i] for i in miss], cfg)
         cache.put_many((keys[i], out) for i, out in zip(miss, new))
@@ -110,11 +112,21 @@ def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[
     return [hits[k] for k in keys], len(miss)
 
 
-def _choose(backend: Backend, prompt: str, item: Item) -> str:
-    """The option with the highest log-likelihood after the prompt."""
-    choices = [str(c) for c in item.fields["choices"]]
-    scores = backend.loglikelihood([(prompt, " " + c) for c in choices])
-    return choices[max(range(len(choices)), key=scores.__getitem__)]
+def choose(backend: Backend, prompts: list[str], items: list[Item]) -> list[str]:
+    """Per item, the option with the highest log-likelihood after its prompt.
+
+    All options of all items go to the backend in one call, so it can batch them and
+    encode each prompt once (the hf backend does).
+    """
+    options = [[str(c) for c in it.fields["choices"]] for it in items]
+    scores = backend.loglikelihood([(p, " " + c) for p, opts in zip(prompts, options)
+                                    for c in opts])
+    out, at = [], 0
+    for opts in options:
+        mine = scores[at:at + len(opts)]
+        at += len(opts)
+        out.append(opts[max(range(len(opts)), key=mine.__getitem__)])
+    return out
 
 
 def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCache,
@@ -129,6 +141,7 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
     if bar is not None:
         bar.update(len(done.keys() & wanted))
     todo = [i for i, it in enumerate(plan_.items) if it.id not in done]
+    saved_before = getattr(backend, "prefill_saved", 0)
     for start in range(0, len(todo), chunk):
         idx = todo[start:start + chunk]
         items = [plan_.items[i] for i in idx]
@@ -145,6 +158,7 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         done.update({r["item_id"]: r for r in records})
         if bar is not None:
             bar.update(len(idx))
+    stats.prefill_saved[spec.name] = getattr(backend, "prefill_saved", 0) - saved_before
     records = [{k: v for k, v in done[it.id].items() if k != "config_hash"}
                for it in plan_.items]
     return finish_task(run, spec, records, {
@@ -178,6 +192,7 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     meta.setdefault("history", []).append({
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
         "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
-        "threads": backend.settings().get("threads"), "tasks": [p.spec.name for p in plans]})
+        "threads": backend.settings().get("threads"), "tasks": [p.spec.name for p in plans],
+        "prefill_tokens_saved": stats.prefill_saved})
     run.write_metadata(meta)
     return run, stats

@@ -80,6 +80,9 @@ def run(args) -> int:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in score.items()
                           if k != "n_items" and not k.startswith(("acc_bin", "accuracy[")))
         print(f"{task:36s} n={int(score['n_items']):5d}  {shown}")
+    for task, saved in stats.prefill_saved.items():
+        if saved:
+            print(f"{task:36s} prefill tokens saved by the shared prefix: {saved}")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
     return 0

@@ -80,6 +80,10 @@ class LazyBackend:
     def calls(self) -> int:
         return self._inner.calls if self._inner is not None else 0
 
+    @property
+    def prefill_saved(self) -> int:
+        return getattr(self._inner, "prefill_saved", 0)
+
     def identity(self) -> dict[str, Any]:
         return self._identity
 

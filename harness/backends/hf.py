@@ -187,18 +187,43 @@ class HFBackend:
         return self._prefix
 
     def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        """Sum of log-probabilities of each continuation's tokens after its context."""
-        import torch
+        """Sum of log-probabilities of each continuation's tokens after its context.
 
-        results: list[float] = [0.0] * len(pairs)
+        Pairs that share a context (a multiple-choice item's options) have it encoded once
+        and continue from its keys/values; the rest go through the plain padded batches.
+        """
         tok = self.tokenizer
         encoded = []
         for ctx, cont in pairs:
             c = tok(ctx, add_special_tokens=False)["input_ids"]
             w = tok(ctx + cont, add_special_tokens=False)["input_ids"]
-            n_cont = max(1, len(w) - len(c))
-            encoded.append((w, n_cont))
-        order = sorted(range(len(pairs)), key=lambda i: len(encoded[i][0]), reverse=True)
+            encoded.append((w, max(1, len(w) - len(c))))
+        results: list[float] = [0.0] * len(pairs)
+        groups: dict[str, list[int]] = {}
+        for i, (ctx, _) in enumerate(pairs):
+            groups.setdefault(ctx, []).append(i)
+        shared = [g for g in groups.values() if self.prefix_caching and len(g) > 1
+                  and self._context_length(encoded, g) > 0]
+        grouped = {i for g in shared for i in g}
+        self._loglikelihood_plain(encoded, [i for i in range(len(pairs)) if i not in grouped],
+                                  results)
+        shared.sort(key=lambda g: self._context_length(encoded, g), reverse=True)
+        for start in range(0, len(shared), self.batch_size):
+            self._loglikelihood_shared(encoded, shared[start:start + self.batch_size], results)
+        return results
+
+    @staticmethod
+    def _context_length(encoded, group: list[int]) -> int:
+        """Tokens all of a group's sequences share that are context (not scored)."""
+        seqs = [encoded[i][0] for i in group]
+        return min(common_prefix_length(seqs), *(len(w) - n for w, n in (encoded[i]
+                                                                          for i in group)))
+
+    def _loglikelihood_plain(self, encoded, which: list[int], results: list[float]) -> None:
+        import torch
+
+        tok = self.tokenizer
+        order = sorted(which, key=lambda i: len(encoded[i][0]), reverse=True)
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             width = max(len(encoded[i][0]) for i in idx)
@@ -217,4 +242,47 @@ class HFBackend:
                 positions = range(len(seq) - n_cont, len(seq))
                 results[i] = float(sum(logp[r, p - 1, seq[p]] for p in positions))
             self.calls += len(idx)
-        return results
+
+    def _loglikelihood_shared(self, encoded, groups: list[list[int]],
+                              results: list[float]) -> None:
+        """One pass over the groups' contexts (left-padded, so each ends in the last
+        column), one over every continuation from a copy of its context's cache."""
+        import torch
+
+        pad, dev = self.tokenizer.pad_token_id, self.device
+        ctx = [encoded[g[0]][0][:self._context_length(encoded, g)] for g in groups]
+        width = max(map(len, ctx))
+        ids = torch.full((len(groups), width), pad, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for r, c in enumerate(ctx):
+            ids[r, width - len(c):], mask[r, width - len(c):] = torch.tensor(c), 1
+        rows = [(r, i) for r, g in enumerate(groups) for i in g]
+        tails = [encoded[i][0][len(ctx[r]):] for r, i in rows]
+        t_width = max(map(len, tails))
+        t_ids = torch.full((len(rows), t_width), pad, dtype=torch.long)
+        t_mask = torch.zeros_like(t_ids)
+        for k, t in enumerate(tails):
+            t_ids[k, :len(t)], t_mask[k, :len(t)] = torch.tensor(t), 1
+        owner = torch.tensor([r for r, _ in rows])
+        lengths = torch.tensor([len(c) for c in ctx])
+        with torch.inference_mode():
+            first = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev),
+                               position_ids=(mask.cumsum(-1) - 1).clamp(min=0).to(dev),
+                               use_cache=True, logits_to_keep=1)
+            cache = first.past_key_values
+            cache.batch_select_indices(owner.to(dev))
+            rest = self.model(input_ids=t_ids.to(dev),
+                              attention_mask=torch.cat([mask[owner], t_mask], 1).to(dev),
+                              position_ids=(lengths[owner][:, None]
+                                            + torch.arange(t_width)[None]).to(dev),
+                              past_key_values=cache)
+            # logits that predict each tail token: the context's last, then the tail's own
+            logits = torch.cat([first.logits[owner, -1:], rest.logits[:, :-1]], 1).float()
+        logp = torch.log_softmax(logits, dim=-1).cpu()
+        self.prefill_saved += sum(len(c) * (len(g) - 1) for c, g in zip(ctx, groups))
+        for k, (r, i) in enumerate(rows):
+            seq, n_cont = encoded[i]
+            start = len(seq) - n_cont - len(ctx[r])
+            results[i] = float(sum(logp[k, j, seq[len(ctx[r]) + j]]
+                                   for j in range(start, start + n_cont)))
+        self.calls += len(rows)
