@@ -71,3 +71,65 @@ def test_help_and_tasks_import_nothing_heavy(argv):
             % (argv,))
     loaded = _imported_after(code, dict(os.environ))
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_journal_append_reads_only_the_tail(tmp_path, monkeypatch):
+    import builtins
+
+    run = RunDir(tmp_path)
+    run.append_journal("t", [{"item_id": str(i), "pad": "x" * 1000} for i in range(2000)])
+    read = []
+
+    class Counting:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.fh.__exit__(*exc)
+
+        def read(self, n=-1):
+            data = self.fh.read(n)
+            read.append(len(data))
+            return data
+
+    real_open = builtins.open
+    monkeypatch.setattr("harness.runstore.open",
+                        lambda *a, **k: Counting(real_open(*a, **k)), raising=False)
+    run.append_journal("t", [{"item_id": "new"}])  # 2 MB journal, whole last line
+    assert sum(read) <= 1
+    with real_open(run.journal_path("t"), "a") as fh:
+        fh.write('{"item_id": "torn", "pad": "' + "y" * 200_000)  # torn over 3+ blocks
+    run.append_journal("t", [{"item_id": "after"}])
+    monkeypatch.undo()
+    assert sum(read) < 300_000
+    done = run.read_journal("t")
+    assert len(done) == 2002 and "torn" not in done and "after" in done
+
+
+def test_journal_that_is_one_torn_line(tmp_path):
+    run = RunDir(tmp_path)
+    run.journal_path("t").parent.mkdir(parents=True)
+    run.journal_path("t").write_text('{"item_id": "a"' + " " * 100_000)
+    run.append_journal("t", [{"item_id": "b"}])
+    assert list(run.read_journal("t")) == ["b"]
+
+
+def test_records_read_by_column(tmp_path):
+    import pandas as pd
+
+    run = RunDir(tmp_path)
+    rows = [{"task": "t", "item_id": f"i{k}", "prompt": "p", "prediction": "x", "target": "y",
+             "score": k % 2, "meta": {"k": k}, "detail": None} for k in range(5)]
+    run.write_records("t", rows)
+    full = run.read_records("t")
+    some = run.read_records("t", columns=["item_id", "score"])
+    assert list(some.columns) == ["item_id", "score"]
+    pd.testing.assert_frame_equal(some, full[["item_id", "score"]])
+    assert full["meta"].tolist()[3] == {"k": 3}
+    assert list(RunDir(tmp_path / "none").read_records(columns=["score"]).columns) == ["score"]
