@@ -133,3 +133,13 @@ def test_records_read_by_column(tmp_path):
     pd.testing.assert_frame_equal(some, full[["item_id", "score"]])
     assert full["meta"].tolist()[3] == {"k": 3}
     assert list(RunDir(tmp_path / "none").read_records(columns=["score"]).columns) == ["score"]
+
+
+def test_model_path_imports_no_analysis_packages(tiny_model_dir):
+    code = (f"from harness.backends import load_backend\n"
+            f"from harness.types import GenerationConfig\n"
+            f"b = load_backend({str(tiny_model_dir)!r}, threads=1)\n"
+            f"assert len(b.generate(['IN: jump OUT:'] * 2, GenerationConfig(max_new_tokens=2))) == 2")
+    loaded = _imported_after(code, dict(os.environ))
+    assert "torch" in loaded  # the probe did load a model
+    assert not loaded & {"sklearn", "cleanlab", "scipy"}, sorted(loaded & {"sklearn", "scipy"})

@@ -16,19 +16,34 @@ from harness.types import GenerationConfig
 
 
 def _import_transformers():
-    """transformers, quiet, and without scikit-learn.
+    """transformers, quiet, without scikit-learn and scipy on the inference path.
 
-    transformers imports scikit-learn (about 1 s, pulled in by cleanlab) whenever it is
-    installed, only for assisted generation's confidence threshold, which genrank never
-    uses; it is reported absent before the generation module loads.
+    When they are installed, transformers imports scikit-learn (about 1 s; cleanlab pulls
+    it in) for assisted generation's confidence threshold, and scipy.optimize (about 1 s)
+    for object-detection training losses; genrank uses neither. Both are reported absent
+    only while the modeling and generation modules load, so a model that needs scipy
+    later still finds it.
     """
+    import importlib
+
     import transformers.utils as tu
     from transformers.utils import import_utils
     from transformers.utils import logging as hf_logging
 
-    tu.is_sklearn_available = import_utils.is_sklearn_available = lambda: False
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
+    names = ("is_sklearn_available", "is_scipy_available")
+    saved = {n: getattr(import_utils, n) for n in names}
+    for n in names:
+        setattr(tu, n, lambda: False)
+        setattr(import_utils, n, lambda: False)
+    try:
+        importlib.import_module("transformers.modeling_utils")
+        importlib.import_module("transformers.generation.candidate_generator")
+    finally:
+        for n, fn in saved.items():
+            setattr(tu, n, fn)
+            setattr(import_utils, n, fn)
     import transformers
 
     return transformers
