@@ -34,6 +34,9 @@ class RunOptions:
     chunk: int = 64  # items generated between journal flushes
     progress: bool = True
     skip_missing_data: bool = False
+    num_fewshot: int | None = None          # lm-eval's --num_fewshot: exemplars per prompt
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)  # GenerationConfig overrides
+    system_instruction: str | None = None
 
 
 @dataclass
@@ -66,13 +69,28 @@ def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
         changes["max_new_tokens"] = opts.max_new_tokens
     if opts.seed is not None:
         changes["seed"] = opts.seed
+    if opts.system_instruction is not None:
+        changes["system_instruction"] = opts.system_instruction
+    changes.update(opts.gen_kwargs)
     return dataclasses.replace(spec.generation, **changes)
+
+
+def with_fewshot(spec: TaskSpec, k: int | None) -> TaskSpec:
+    """The task with ``k`` exemplars per prompt (a variant: its own spec hash)."""
+    if k is None or (spec.fewshot or {}).get("k", 0) == k:
+        return spec
+    if k > 0 and not spec.fewshot:
+        raise GenrankError("the task declares no few-shot source, so --num-fewshot cannot add "
+                           "exemplars", file=spec.file, task=spec.name, field="fewshot")
+    fewshot = {**(spec.fewshot or {}), "k": k}
+    return dataclasses.replace(spec, fewshot=fewshot, raw={**spec.raw, "fewshot": fewshot})
 
 
 def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
     """Load and check every task first: bad input stops here, before the model loads."""
     plans = []
     for spec in specs:
+        spec = with_fewshot(spec, opts.num_fewshot)
         validate(spec)
         try:
             items = load_items(spec, opts.limit)

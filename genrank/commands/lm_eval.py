@@ -13,7 +13,8 @@ def register(sub) -> None:
     p.set_defaults(func=export)
     q = sub.add_parser("import-lm-eval", help="import lm-eval samples_*.jsonl into the run store")
     q.add_argument("results_dir", help="lm_eval --output_path (run with --log_samples)")
-    q.add_argument("--model-name", help="model name (default: from lm-eval's model_args)")
+    q.add_argument("--model-name", "--name", dest="model_name",
+                   help="model name (default: from lm-eval's model_args)")
     q.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
     q.set_defaults(func=import_)
 

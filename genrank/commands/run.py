@@ -5,56 +5,67 @@ from __future__ import annotations
 import sys
 
 
+EXAMPLES = """examples:
+  genrank run --model smollm2-135m --task scan_simple,cogs_gen --limit 20
+  genrank run --model path/to/checkpoint --suite easy2hard --num-fewshot 0 --apply-chat-template
+  genrank run --model Org/Model --model-args revision=main,dtype=bfloat16,peft=adapter/ \\
+      --gen-kwargs temperature=0.7,top_p=0.95,seed=1 --batch-size auto"""
+
+
 def register(sub) -> None:
-    p = sub.add_parser("run", help="evaluate a model on tasks (resumes if interrupted)")
+    from genrank.commands.options import add_model_options
+
+    p = sub.add_parser("run", help="evaluate a model on tasks (resumes if interrupted)",
+                       description=__doc__, epilog=EXAMPLES)
     p.add_argument("--model", default="smollm2-135m",
                    help="alias (smollm2-135m), checkpoint folder, hub id, vllm:PATH or "
-                        "openai:URL#NAME (default: smollm2-135m)")
-    p.add_argument("--name", help="model name in the run store and leaderboards")
-    p.add_argument("--task", action="append", help="task name or glob (repeatable)")
+                        "openai:URL#NAME")
+    p.add_argument("--task", "--tasks", action="append",
+                   help="task names or globs, comma-separated or repeated")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
-    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--limit", type=int, help="first N items of each task")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for the model and tokenizer (default: OMP_NUM_THREADS, "
-                        "else the free cores of this process's CPU affinity)")
-    p.add_argument("--chat-template", dest="chat_template", action="store_true", default=None,
-                   help="wrap prompts in the model's chat template")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   help="only tasks with this tag (repeatable)")
+    p.add_argument("--limit", type=int, help="first N items of each task (default: all)")
+    add_model_options(p)
+    p.add_argument("--apply-chat-template", "--chat-template", dest="chat_template",
+                   action="store_true", default=None,
+                   help="wrap prompts in the model's chat template (default: each task's own)")
     p.add_argument("--no-chat-template", dest="chat_template", action="store_false")
     p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
-    p.add_argument("--seed", type=int, help="sampling seed (recorded; greedy ignores it)")
     p.add_argument("--shards", type=int, default=1,
-                   help="split items into N shards, each with its own backend (default: 1)")
+                   help="split items into N shards, each with its own backend")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
-                   help="run shards as local processes or as Ray tasks (default: local)")
+                   help="run shards as local processes or as Ray tasks")
     p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm: GPUs per model")
     p.add_argument("--max-model-len", type=int, help="vllm: context length to allocate for")
     p.add_argument("--concurrency", type=int, default=8,
-                   help="openai: requests in flight at once (default: 8)")
+                   help="openai: requests in flight at once")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
-    p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    p.add_argument("-o", "--output", default="runs", help="run store folder")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("--journal-every", type=int, default=64, metavar="N",
                    help="items between journal flushes (smaller: finer resume)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from genrank.commands.options import generation_overrides, model_arguments, task_names
     from harness.runner import RunOptions, plan, run_tasks
     from harness.spec import load_specs, select
 
     tags = dict(t.split("=", 1) for t in args.tag)
-    specs = select(load_specs(), tasks=args.task, suites=args.suite, tags=tags)
+    model_args = model_arguments(args.model_args)
+    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),
-                      chunk=args.journal_every, skip_missing_data=args.skip_missing_data)
+                      chunk=args.journal_every, skip_missing_data=args.skip_missing_data,
+                      num_fewshot=args.num_fewshot,
+                      gen_kwargs=generation_overrides(args.gen_kwargs),
+                      system_instruction=args.system_instruction)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
     from harness.backends import lazy_backend
@@ -65,6 +76,8 @@ def run(args) -> int:
                "seed": args.seed, "tensor_parallel_size": args.tensor_parallel_size,
                "max_model_len": args.max_model_len, "concurrency": args.concurrency,
                "api_key_env": args.api_key_env}
+    options.update({k: v for k, v in model_args.items() if k != "pretrained"})
+    args.model = str(model_args.get("pretrained", args.model))
     if args.shards > 1:
         from harness.shards import run_sharded
 
@@ -76,13 +89,27 @@ def run(args) -> int:
         opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
         run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
         calls = backend.calls
-    for task, score in stats.scores.items():
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in score.items()
-                          if k != "n_items" and not k.startswith(("acc_bin", "accuracy[")))
-        print(f"{task:36s} n={int(score['n_items']):5d}  {shown}")
+    print_scores(run_dir.path, sorted(stats.scores))
     for task, saved in stats.prefill_saved.items():
         if saved:
-            print(f"{task:36s} prefill tokens saved by the shared prefix: {saved}")
+            print(f"{task}: prefill tokens saved by the shared prefix: {saved}")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
+    from leaderboards.answers import extraction_warnings
+
+    for line in extraction_warnings(run_dir, stats.scores):
+        print(line, file=sys.stderr)
     return 0
+
+
+def print_scores(run_path, tasks) -> None:
+    """The run's scores with their 95% intervals (the leaderboard's own computation)."""
+    from harness.runstore import RunDir
+    from leaderboards.leaderboard import build, model_label
+    from leaderboards.summary import format_rows, model_rows
+
+    if not tasks:
+        return
+    table = build([run_path], n_boot=200)
+    label = model_label(RunDir(run_path).read_metadata())
+    print(format_rows(model_rows(table, label), with_rank=False))

@@ -33,23 +33,23 @@ def _outputs(p) -> None:
 def register(sub) -> None:
     p = sub.add_parser("submit", help="validate a checkpoint, run suites, add it to the "
                                       "leaderboard database, regenerate CSVs and site")
+    import argparse
+
+    from genrank.commands.options import add_model_options
+
     p.add_argument("checkpoint", metavar="CHECKPOINT",
-                   help="checkpoint folder, alias (smollm2-135m), hub id, or URL#NAME (openai)")
-    p.add_argument("--name", help="model name on the leaderboard (default: the checkpoint's)")
+                   help="checkpoint folder, alias (smollm2-135m) or hub id; vllm:PATH for the "
+                        "vLLM engine, openai:URL#NAME for a server (as `genrank run --model`)")
     p.add_argument("--suite", action="append", help="suite to run (repeatable; default: all)")
-    p.add_argument("--task", action="append", help="task name or glob (repeatable)")
-    p.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"])
-    p.add_argument("--limit", type=int, help="first N items of each task")
+    p.add_argument("--task", "--tasks", action="append",
+                   help="task names or globs, comma-separated or repeated")
+    p.add_argument("--backend", choices=["hf", "vllm", "openai"], default=None,
+                   help=argparse.SUPPRESS)  # before the vllm:/openai: prefixes; kept working
+    p.add_argument("--limit", type=int, help="first N items of each task (default: all)")
     p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
     p.add_argument("--no-chat-template", action="store_true",
                    help="score without the chat template (required if the checkpoint has none)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
-    p.add_argument("--seed", type=int, help="sampling seed (recorded)")
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for the model and tokenizer (default: OMP_NUM_THREADS, "
-                        "else the free cores of this process's CPU affinity)")
+    add_model_options(p)
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
@@ -152,6 +152,18 @@ def available_memory(device: str) -> tuple[int, str]:
     except OSError:
         pass
     return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "RAM"
+
+
+def backend_and_target(checkpoint: str, backend: str | None = None) -> tuple[str, str]:
+    """``vllm:PATH`` / ``openai:URL#NAME`` / ``hf:...`` / plain: the same model strings as
+    `genrank run --model`; the old ``--backend`` flag still works without a prefix."""
+    kind, sep, rest = checkpoint.partition(":")
+    if sep and kind in ("hf", "vllm", "openai") and rest:
+        if backend and backend != kind:
+            raise GenrankError(f"--backend {backend} contradicts the {kind}: prefix",
+                               field="--backend")
+        return kind, rest
+    return backend or "hf", checkpoint
 
 
 def validate_checkpoint(target: str, *, backend: str = "hf", chat_template: bool = True,
@@ -260,14 +272,18 @@ def run(args) -> int:
     from harness.spec import load_specs, select
     from leaderboards import db
 
+    from genrank.commands.options import generation_overrides, model_arguments, task_names
+
     t0 = time.perf_counter()
-    specs = select(load_specs(), tasks=args.task, suites=args.suite)
+    kind, target = backend_and_target(args.checkpoint, args.backend)
+    model_args = model_arguments(args.model_args)
+    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite)
     db_path = _db_path(args)
-    if args.backend != "openai" and _all_scored(args.checkpoint, specs, db_path, args.seed):
+    if kind != "openai" and _all_scored(target, specs, db_path, args.seed):
         return 0  # hashed, found: no checkpoint loading, no torch
-    check = validate_checkpoint(args.checkpoint, backend=args.backend,
+    check = validate_checkpoint(target, backend=kind,
                                 chat_template=not args.no_chat_template, device=args.device,
-                                dtype=args.dtype)
+                                dtype=model_args.get("dtype", args.dtype))
     name = args.name or check["name"]
     shown = {k: check[k] for k in ("content_hash", "params", "needs_gib", "free_gib",
                                    "chat_template") if k in check}
@@ -284,19 +300,25 @@ def run(args) -> int:
         return 0
     opts = RunOptions(limit=args.limit, chat_template=False if args.no_chat_template else None,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
-                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data)
+                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data,
+                      num_fewshot=args.num_fewshot,
+                      gen_kwargs=generation_overrides(args.gen_kwargs),
+                      system_instruction=args.system_instruction)
     plans = plan(specs, opts)  # every task input checked before the model loads
 
     from harness.backends import lazy_backend
     from harness.backends.threads import default_threads
 
-    backend = lazy_backend(check["model"], batch_size=args.batch_size, device=args.device,
-                           dtype=args.dtype, threads=args.threads or default_threads())
+    options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
+               "threads": args.threads or default_threads(),
+               **{k: v for k, v in model_args.items() if k != "pretrained"}}
+    backend = lazy_backend(check["model"], **options)  # loads on the first cache miss
     run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
     _report(db.ingest(db_path, run_dir.path))
     regenerate(db_path, args.csv_dir, args.site, args.no_site)
+    print_standing(db_path, name)
     print(f"submitted in {time.perf_counter() - t0:.1f}s")
     return 0
 
@@ -316,6 +338,22 @@ def _all_scored(checkpoint: str, specs, db_path: Path, seed: int | None) -> bool
     print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
           f"not scored again: {', '.join(sorted(done))}\nnothing new to score")
     return True
+
+
+def print_standing(db_path: Path, label: str) -> None:
+    """The submitted model's scores and ranks on the leaderboard it joined."""
+    from leaderboards import db
+    from leaderboards.summary import format_rows, model_rows
+
+    conn = db.connect(db_path, create=False)
+    try:
+        table = db.tables(conn).get("all")
+    finally:
+        conn.close()
+    rows = model_rows(table, label) if table is not None else []
+    if rows:
+        print(f"{label} on the leaderboard:")
+        print(format_rows(rows, with_rank=True))
 
 
 def run_ingest(args) -> int:

@@ -15,8 +15,6 @@ from harness.backends.base import Backend
 from harness.errors import GenrankError
 from harness.types import GenerationConfig
 
-#: the options the hf backend takes (the others are vllm's and openai's)
-HF_OPTIONS = ("batch_size", "device", "dtype", "threads")
 #: weights loaded in this process, by backend kind (tests and benchmarks count them)
 LOADS: Counter = Counter()
 
@@ -29,6 +27,11 @@ def split_model(model: str) -> tuple[str, str]:
     return "hf", model
 
 
+#: what the hf backend takes (lm-eval's --model_args names where they exist)
+HF_OPTIONS = ("batch_size", "device", "dtype", "revision", "trust_remote_code", "peft",
+              "threads")
+
+
 def load_backend(model: str, **options: Any) -> Backend:
     """``vllm:PATH``, ``openai:URL#NAME``, or (hf) an alias, folder or hub id."""
     kind, target = split_model(model)
@@ -38,7 +41,7 @@ def load_backend(model: str, **options: Any) -> Backend:
         from harness.backends.hf import HFBackend
         from harness.backends.models import resolve_model
 
-        opts = {k: v for k, v in options.items() if k in HF_OPTIONS}
+        opts = {k: v for k, v in options.items() if k in HF_OPTIONS and v is not None}
         backend = HFBackend(resolve_model(target), **opts)
     LOADS[backend.kind] += 1
     return backend
@@ -52,6 +55,10 @@ def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
     from harness.backends.models import resolve_model
 
     ref = resolve_model(target)
+    if kind == "hf" and options.get("peft"):  # base + adapter: the adapted identity
+        from harness.backends.hf import adapted_ref
+
+        ref = adapted_ref(ref, options["peft"])
     return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
             "source": ref.source}
 

@@ -18,7 +18,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
-from harness.backends.base import cut_at_stop
+from harness.backends.base import chat_messages, cut_at_stop, plain_prompt
 from harness.errors import GenrankError
 from harness.types import GenerationConfig, stable_hash
 
@@ -62,8 +62,8 @@ class OpenAIBackend:
         if config.stop:
             body["stop"] = list(config.stop)[:4]  # the API's limit; the rest are cut locally
         if config.chat_template:
-            return "/chat/completions", {**body, "messages": [{"role": "user", "content": prompt}]}
-        return "/completions", {**body, "prompt": prompt}
+            return "/chat/completions", {**body, "messages": chat_messages(prompt, config)}
+        return "/completions", {**body, "prompt": plain_prompt(prompt, config)}
 
     def post(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries on 429/5xx/connection errors; one-line GenrankError otherwise."""
