@@ -103,10 +103,20 @@ def bench_loop(backend, args) -> None:
           f"prefill tokens saved {saved}", flush=True)
 
 
+CPU_SECONDS: list[float] = []  # of the last _timed child (user + system)
+
+
 def _timed(cmd: list[str], env: dict, cwd: Path | None = None) -> tuple[float, str]:
-    start = time.perf_counter()
+    import resource
+
+    def used() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    cpu, start = used(), time.perf_counter()
     res = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
     took = time.perf_counter() - start
+    CPU_SECONDS.append(used() - cpu)
     if res.returncode:
         sys.exit(f"failed: {' '.join(cmd)}\n{res.stderr[-3000:]}")
     return took, res.stdout
@@ -130,7 +140,7 @@ def bench_lm_eval_and_rerun(args, which: set[str]) -> None:
     ref = resolve_model(args.model)
     lm_eval = Path(sys.executable).with_name("lm_eval")
     env = {**os.environ}
-    ratios, reruns, loads, same = [], [], set(), True
+    ratios, reruns, cpu, loads, same = [], [], [], set(), True
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         subprocess.run([sys.executable, "-m", "genrank.cli", "export-lm-eval", str(tmp / "tasks"),
@@ -162,15 +172,17 @@ def bench_lm_eval_and_rerun(args, which: set[str]) -> None:
             if "rerun" in which:
                 again, stdout = _timed(_genrank_cmd(args, out), env, ROOT)
                 reruns.append(again)
+                cpu.append(CPU_SECONDS[-1])
                 loads.add(stdout.split("model loads")[1].split()[0])
-                print(f"  rerun: {again:.2f} s", flush=True)
+                print(f"  rerun: {again:.2f} s wall, {cpu[-1]:.2f} s CPU", flush=True)
     if ratios:
         print(f"2. lm_eval / genrank     whole processes, scan_simple n={args.n} "
               f"tokens={args.tokens}: {spread(ratios)}  goal >= 2x; score and predictions "
               f"identical: {same}", flush=True)
     if reruns:
-        print(f"3. identical rerun       whole process: {spread(reruns, ' s')}  goal < 1.5 s; "
-              f"model loads: {', '.join(sorted(loads))}", flush=True)
+        print(f"3. identical rerun       whole process: wall {spread(reruns, ' s')}; CPU "
+              f"(user+sys) {spread(cpu, ' s')}  goal < 1.5 s; model loads: "
+              f"{', '.join(sorted(loads))}", flush=True)
 
 
 def bench_mc(backend, args) -> None:
