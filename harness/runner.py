@@ -8,6 +8,7 @@ generated and scored exactly once.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -197,12 +198,21 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     stats, start = RunStats(), time.perf_counter()
     cache = GenerationCache()
     total = sum(len(p.items) for p in plans)
-    with tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
-              dynamic_ncols=True) as bar:
-        for p in plans:
-            bar.set_postfix_str(p.spec.name)
-            stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk)
-    cache.close()
+    try:
+        with tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
+                  dynamic_ncols=True) as bar:
+            for p in plans:
+                bar.set_postfix_str(p.spec.name)
+                stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar,
+                                                     opts.chunk)
+    except BaseException:
+        # a lazy backend loads at the first cache miss: if that fails (unreadable weights),
+        # the run directory it just created holds nothing and goes, as if never made
+        if created and not (run.path / "journal").exists():
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+    finally:
+        cache.close()
     stats.seconds = time.perf_counter() - start
     meta = run.read_metadata()
     if created and getattr(backend, "loaded", False):  # a lazy backend knows them now
