@@ -143,3 +143,23 @@ def test_model_path_imports_no_analysis_packages(tiny_model_dir):
     loaded = _imported_after(code, dict(os.environ))
     assert "torch" in loaded  # the probe did load a model
     assert not loaded & {"sklearn", "cleanlab", "scipy"}, sorted(loaded & {"sklearn", "scipy"})
+
+
+@pytest.mark.parametrize("cores, load, env, expected", [
+    ({0, 1, 2, 3}, 0.2, None, 4),   # idle: every core we may run on
+    ({0, 1, 2, 3}, 2.6, None, 1),   # busy: only what is free (rounded), at least 1
+    ({0, 1}, 9.0, None, 1),         # overloaded shared machine
+    ({0, 1, 2, 3, 4, 5, 6, 7}, 3.0, None, 5),
+    ({0, 1}, 0.0, "3", 3),          # OMP_NUM_THREADS, when set, wins
+])
+def test_default_threads_counts_free_cores_of_the_affinity(monkeypatch, cores, load, env,
+                                                           expected):
+    from harness.backends.threads import default_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    if env is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", env)
+    assert default_threads() == expected
