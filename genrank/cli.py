@@ -23,6 +23,7 @@ COMMANDS = [
     "genrank.commands.leaderboard",
     "genrank.commands.validity",
     "genrank.commands.view",
+    "genrank.commands.report",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+
 
 def register(sub) -> None:
     p = sub.add_parser("export-lm-eval", help="write tasks as lm-eval task YAML + data + utils.py")
@@ -16,6 +18,7 @@ def register(sub) -> None:
     q.add_argument("--model-name", "--name", dest="model_name",
                    help="model name (default: from lm-eval's model_args)")
     q.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    add_unsafe_code(q)
     q.set_defaults(func=import_)
 
 
@@ -34,6 +37,7 @@ def export(args) -> int:
 def import_(args) -> int:
     from harness.interop.lm_eval import import_samples
 
+    apply_unsafe_code(args)
     for path, task, n in import_samples(args.results_dir, args.output, args.model_name):
         print(f"{path}  {task}  n={n}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+
 
 EXAMPLES = """examples:
   genrank run --model smollm2-135m --task scan_simple,cogs_gen --limit 20
@@ -40,6 +42,12 @@ def register(sub) -> None:
     p.add_argument("--max-model-len", type=int, help="vllm: context length to allocate for")
     p.add_argument("--concurrency", type=int, default=8,
                    help="openai: requests in flight at once")
+    p.add_argument("--max-retries", type=int, default=5,
+                   help="openai: retries of a request on 429/5xx/timeouts (said on stderr, "
+                        "counted in the run's history)")
+    p.add_argument("--max-failed-items", type=int, default=0, metavar="N",
+                   help="openai: items whose requests still fail after retries that may be "
+                        "recorded as failed (scored wrong) before the run stops")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
     p.add_argument("-o", "--output", default="runs", help="run store folder")
@@ -47,7 +55,9 @@ def register(sub) -> None:
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("--journal-every", type=int, default=64, metavar="N",
                    help="items between journal flushes (smaller: finer resume)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (off a terminal: no progress lines)")
+    add_unsafe_code(p)
     p.set_defaults(func=run)
 
 
@@ -56,12 +66,14 @@ def run(args) -> int:
     from harness.runner import RunOptions, plan, run_tasks
     from harness.spec import load_specs, select
 
+    apply_unsafe_code(args)
     tags = dict(t.split("=", 1) for t in args.tag)
     model_args = model_arguments(args.model_args)
     specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),
+                      progress_lines=not args.no_progress and not sys.stderr.isatty(),
                       chunk=args.journal_every, skip_missing_data=args.skip_missing_data,
                       num_fewshot=args.num_fewshot,
                       gen_kwargs=generation_overrides(args.gen_kwargs),
@@ -75,7 +87,8 @@ def run(args) -> int:
                "threads": args.threads or (default_threads() if args.shards == 1 else None),
                "seed": args.seed, "tensor_parallel_size": args.tensor_parallel_size,
                "max_model_len": args.max_model_len, "concurrency": args.concurrency,
-               "api_key_env": args.api_key_env}
+               "api_key_env": args.api_key_env, "max_failed_items": args.max_failed_items,
+               "max_retries": args.max_retries}
     options.update({k: v for k, v in model_args.items() if k != "pretrained"})
     args.model = str(model_args.get("pretrained", args.model))
     if args.shards > 1:

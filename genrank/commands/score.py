@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+
 EXAMPLE = """examples:
   genrank score --task pcfgset_test --model-name transformer \\
       --predictions $GENRANK_DATA/pcfgset/model_predictions/transformer/pcfgset/   # run=1..3 -> 3 seeds
@@ -24,6 +26,7 @@ def register(sub) -> None:
                    help="model name (when the file does not name models)")
     p.add_argument("--seed", type=int, help="training seed / run number of the model")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    add_unsafe_code(p)
     p.set_defaults(func=run)
 
 
@@ -31,6 +34,7 @@ def run(args) -> int:
     from harness.replay import prediction_files, score_predictions
     from harness.spec import load_specs, select
 
+    apply_unsafe_code(args)
     specs = select(load_specs(), tasks=[t for t in args.task.split(",") if t])
     jobs = [(spec, f, seed) for spec in specs
             for f, seed in prediction_files(spec, args.predictions, args.seed)]

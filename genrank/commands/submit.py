@@ -15,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from genrank.commands import add_unsafe_code, apply_unsafe_code
 from harness.errors import GenrankError
 
 SAFETENSORS_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
@@ -53,6 +54,7 @@ def register(sub) -> None:
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    add_unsafe_code(p)
     _outputs(p)
     p.set_defaults(func=run)
 
@@ -274,6 +276,7 @@ def run(args) -> int:
 
     from genrank.commands.options import generation_overrides, model_arguments, task_names
 
+    apply_unsafe_code(args)
     t0 = time.perf_counter()
     kind, target = backend_and_target(args.checkpoint, args.backend)
     model_args = model_arguments(args.model_args)

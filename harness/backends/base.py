@@ -50,3 +50,15 @@ def plain_prompt(prompt: str, config: GenerationConfig) -> str:
     if config.system_instruction:
         return f"{config.system_instruction}\n\n{prompt}"
     return prompt
+
+
+class FailedOutput(str):
+    """An output the backend could not get (the request kept failing): the empty string to the
+    verifier, never cached, and recorded with its reason (Inspect's fail_on_error)."""
+
+    error: str
+
+    def __new__(cls, error: str) -> "FailedOutput":
+        out = super().__new__(cls, "")
+        out.error = error
+        return out
