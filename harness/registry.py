@@ -8,10 +8,13 @@ is used, so ``genrank tasks`` stays fast.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from harness.errors import GenrankError
-from harness.types import Item, Score
+from harness.types import GenerationConfig, Item, Score
+
+if TYPE_CHECKING:
+    from harness.roles import Judge
 
 # loader(spec, data_root) -> list[Item]
 LOADERS: dict[str, Callable[..., list[Item]]] = {}
@@ -33,9 +36,20 @@ class Verifier:
     name = "verifier"
     #: bump when scoring behaviour changes, so records know which rule scored them
     version = "1"
+    #: True when scoring asks a judge model (the ``--judge`` model role)
+    needs_judge = False
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, judge: "Judge | None" = None, **params: Any) -> None:
         self.params = params
+        self.judge = judge
+
+    def use_judge(self, judge: "Judge | None") -> None:
+        """Hand over the run's judge (the runner does, before scoring)."""
+        self.judge = judge
+
+    def judge_config(self) -> GenerationConfig | None:
+        """The judge's decoding settings, for verifiers that ask one."""
+        return None
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         """Score one output; ``evidence`` is what a replayed predictions file published

@@ -50,6 +50,11 @@ def register(sub) -> None:
                         "recorded as failed (scored wrong) before the run stops")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
+    p.add_argument("--judge", metavar="MODEL",
+                   help="the judge model role (as Inspect's): any --model string; tasks whose "
+                        "verifier asks an LLM judge need it")
+    p.add_argument("--judge-max-new-tokens", type=int, metavar="N",
+                   help="override every judge task's token limit for the judge")
     p.add_argument("-o", "--output", default="runs", help="run store folder")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
@@ -63,7 +68,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from genrank.commands.options import generation_overrides, model_arguments, task_names
-    from harness.runner import RunOptions, plan, run_tasks
+    from harness.runner import RunOptions, load_run_judge, plan, run_tasks
     from harness.spec import load_specs, select
 
     apply_unsafe_code(args)
@@ -77,7 +82,8 @@ def run(args) -> int:
                       chunk=args.journal_every, skip_missing_data=args.skip_missing_data,
                       num_fewshot=args.num_fewshot,
                       gen_kwargs=generation_overrides(args.gen_kwargs),
-                      system_instruction=args.system_instruction)
+                      system_instruction=args.system_instruction,
+                      judge=args.judge, judge_max_new_tokens=args.judge_max_new_tokens)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
     from harness.backends import lazy_backend
@@ -100,14 +106,18 @@ def run(args) -> int:
     else:
         backend = lazy_backend(args.model, **options)  # loads on the first cache miss
         opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
-        run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
+        judge = load_run_judge(plans, opts, options, backend)
+        run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name,
+                                   judge=judge)
         calls = backend.calls
     print_scores(run_dir.path, sorted(stats.scores))
     for task, saved in stats.prefill_saved.items():
         if saved:
             print(f"{task}: prefill tokens saved by the shared prefix: {saved}")
+    judged = (f", judge asked {stats.judge_asked}, judge cached {stats.judge_reused}"
+              if any(p.judge for p in plans) else "")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
-          f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
+          f"resumed {stats.resumed}, model calls {calls}{judged}, {stats.seconds:.1f}s)")
     from leaderboards.answers import extraction_warnings
 
     for line in extraction_warnings(run_dir, stats.scores):

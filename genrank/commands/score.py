@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--model-name", "--name", dest="model_name",
                    help="model name (when the file does not name models)")
     p.add_argument("--seed", type=int, help="training seed / run number of the model")
+    p.add_argument("--limit", type=int,
+                   help="only the task's first N items, as `genrank run --limit` (default: all)")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
     add_unsafe_code(p)
     p.set_defaults(func=run)
@@ -40,7 +42,7 @@ def run(args) -> int:
             for f, seed in prediction_files(spec, args.predictions, args.seed)]
     for spec, path, seed in jobs:
         for run_dir in score_predictions(spec, path, args.output, model_name=args.model_name,
-                                         seed=seed):
+                                         seed=seed, limit=args.limit):
             score = run_dir.read_scores().get(spec.name, {})
             shown = ", ".join(f"{k}={v:.4f}" for k, v in score.items() if k != "n_items")
             print(f"{run_dir.path}  {spec.name}  n={int(score.get('n_items', 0))}  {shown}")

@@ -51,6 +51,9 @@ def register(sub) -> None:
     p.add_argument("--no-chat-template", action="store_true",
                    help="score without the chat template (required if the checkpoint has none)")
     add_model_options(p)
+    p.add_argument("--judge", metavar="MODEL",
+                   help="the judge model role for tasks that ask an LLM judge (any model "
+                        "string)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
@@ -270,7 +273,7 @@ def _report(res) -> None:
 
 
 def run(args) -> int:
-    from harness.runner import RunOptions, plan, run_tasks
+    from harness.runner import RunOptions, load_run_judge, plan, run_tasks
     from harness.spec import load_specs, select
     from leaderboards import db
 
@@ -306,7 +309,8 @@ def run(args) -> int:
                       progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data,
                       num_fewshot=args.num_fewshot,
                       gen_kwargs=generation_overrides(args.gen_kwargs),
-                      system_instruction=args.system_instruction)
+                      system_instruction=args.system_instruction,
+                      judge=args.judge)
     plans = plan(specs, opts)  # every task input checked before the model loads
 
     from harness.backends import lazy_backend
@@ -316,7 +320,8 @@ def run(args) -> int:
                "threads": args.threads or default_threads(),
                **{k: v for k, v in model_args.items() if k != "pretrained"}}
     backend = lazy_backend(check["model"], **options)  # loads on the first cache miss
-    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
+    judge = load_run_judge(plans, opts, options, backend)
+    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name, judge=judge)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
     _report(db.ingest(db_path, run_dir.path))
