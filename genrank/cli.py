@@ -27,6 +27,7 @@ COMMANDS = [
     "genrank.commands.view",
     "genrank.commands.report",
     "genrank.commands.judge_check",
+    "genrank.commands.split",
 ]
 
 

@@ -194,7 +194,13 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
              stats: RunStats, bar=None, chunk: int = 64, judge: Judge | None = None
              ) -> dict[str, float]:
     spec, ident = plan_.spec, backend.identity()
-    key = {"spec": spec.spec_hash, "model": ident["content_hash"],
+    # a backend that learns from the task's training side (the CPU baselines) salts the
+    # model hash with it, so the cache never answers one split with another's training
+    prepare = getattr(backend, "prepare", None)
+    salt = prepare(plan_) if prepare else None
+    model_hash = ident["content_hash"] if salt is None else stable_hash(
+        [ident["content_hash"], salt])[:16]
+    key = {"spec": spec.spec_hash, "model": model_hash,
            "generation": plan_.config.as_dict()}
     if plan_.judge is not None:  # another judge (or its settings) scores the items anew
         key["judge"] = {"model": plan_.judge["content_hash"],
@@ -213,8 +219,7 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         idx = todo[start:start + chunk]
         items = [plan_.items[i] for i in idx]
         prompts = [plan_.prompts[i] for i in idx]
-        outputs, generated = _outputs(backend, plan_, prompts, items, cache,
-                                      ident["content_hash"])
+        outputs, generated = _outputs(backend, plan_, prompts, items, cache, model_hash)
         stats.generated += generated
         stats.cached += len(idx) - generated
         scores = plan_.verifier.score_many(outputs, items)

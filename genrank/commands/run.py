@@ -24,6 +24,9 @@ def register(sub) -> None:
                         "openai:URL#NAME")
     p.add_argument("--task", "--tasks", action="append",
                    help="task names or globs, comma-separated or repeated")
+    p.add_argument("--tasks-file", action="append", metavar="FILE",
+                   help="read tasks from this file instead of tasks.yaml, e.g. one written by "
+                        "genrank split (repeatable; default: tasks.yaml)")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                    help="only tasks with this tag (repeatable)")
@@ -69,12 +72,13 @@ def register(sub) -> None:
 def run(args) -> int:
     from genrank.commands.options import generation_overrides, model_arguments, task_names
     from harness.runner import RunOptions, load_run_judge, plan, run_tasks
-    from harness.spec import load_specs, select
+    from harness.spec import load_task_files, select
 
     apply_unsafe_code(args)
     tags = dict(t.split("=", 1) for t in args.tag)
     model_args = model_arguments(args.model_args)
-    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite, tags=tags)
+    specs = select(load_task_files(args.tasks_file), tasks=task_names(args.task),
+                   suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),

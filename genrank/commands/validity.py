@@ -39,6 +39,10 @@ def register(sub) -> None:
     p.add_argument("--skip", type=lambda s: frozenset(x.strip() for x in s.split(",")),
                    default=frozenset(), metavar="SECTIONS",
                    help="run sections to leave out: stability,significance,irt,labels")
+    p.add_argument("--splits", action="store_true",
+                   help="runs of tasks made by genrank split: ranking agreement between split "
+                        "strategies (seed-pooled Kendall tau, chance range, verdict) and "
+                        "Supervision Gap Recovered for difficulty splits")
     p.set_defaults(func=run)
 
 
@@ -80,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
         lines += report.items_report(data.scores, data.items, out,
                                      n_boot=args.n_boot, n_sim=args.n_sim,
                                      irt_model=args.irt, seed=args.seed, skip=args.skip)
+    if args.splits and data.scores is not None:
+        from leaderboards.validity.splits import splits_report
+        lines += splits_report(args.inputs, data.scores, out, n_boot=args.n_boot,
+                               n_sim=args.n_sim, seed=args.seed)
     report.write_summary(out, "Benchmark validity report", lines)
     print(f"wrote {out}/summary.md ({len(list(out.iterdir()))} files)")
     return 0

@@ -1,4 +1,4 @@
-"""Backends: ``hf`` (default), ``vllm:``, ``openai:`` — chosen by the --model string.
+"""Backends: ``hf`` (default), ``vllm:``, ``openai:``, ``baseline:`` — chosen by the --model string.
 
 ``load_backend`` loads the weights now; ``lazy_backend`` knows the model's identity
 (name, content hash) at once but loads the weights on the first call, so a run whose
@@ -15,6 +15,8 @@ from harness.backends.base import Backend
 from harness.errors import GenrankError
 from harness.types import GenerationConfig
 
+#: backends with weights to load (the others are cheap to make: loaded at once)
+WEIGHTS = ("hf", "vllm")
 #: weights loaded in this process, by backend kind (tests and benchmarks count them)
 LOADS: Counter = Counter()
 
@@ -50,7 +52,7 @@ def load_backend(model: str, **options: Any) -> Backend:
 def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
     """The identity a backend will report, without loading any weights."""
     kind, target = split_model(model)
-    if kind == "openai":  # nothing to load: the endpoint is the identity
+    if kind not in WEIGHTS:  # nothing to load: an endpoint, a CPU baseline
         return load_backend(model, **options).identity()
     from harness.backends.models import resolve_model
 
@@ -110,7 +112,7 @@ class LazyBackend:
 
 def lazy_backend(model: str, **options: Any) -> Backend:
     """A backend that loads its weights only if a prompt misses the cache."""
-    if split_model(model)[0] == "openai":
+    if split_model(model)[0] not in WEIGHTS:
         return load_backend(model, **options)
     return LazyBackend(model, options)
 
@@ -131,4 +133,5 @@ def _lazy(module: str, cls: str):
 BACKENDS = {
     "vllm": _lazy("harness.backends.vllm", "VLLMBackend"),
     "openai": _lazy("harness.backends.openai", "OpenAIBackend"),
+    "baseline": _lazy("harness.backends.baselines", "BaselineBackend"),
 }

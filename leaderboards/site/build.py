@@ -320,6 +320,23 @@ def task_info(col: "Column", runs: dict[str, list[dict]]) -> dict:
     return {}
 
 
+def judges(col: "Column", runs: dict[str, list[dict]]) -> list[dict]:
+    """Which LLM judge scored which rows of a judged column (one line per judge): scores
+    judged by different models are not the same measurement, so the page says so."""
+    by_judge: dict[str, dict] = {}
+    for label in col.cells:
+        for r in runs.get(label, []):
+            j = (r["metadata"].get("tasks", {}).get(col.task["name"]) or {}).get("judge")
+            if j:
+                name = str(j.get("name") or j.get("model") or "?")
+                key = f"{name}|{j.get('content_hash', '')}"
+                entry = by_judge.setdefault(key, {"name": name, "hash": j.get("content_hash"),
+                                                  "served": j.get("served_model"), "rows": []})
+                if label not in entry["rows"]:
+                    entry["rows"].append(label)
+    return list(by_judge.values())
+
+
 def example_prompt(conn: sqlite3.Connection, col: "Column") -> str | None:
     if item_pages.is_private(col.task):
         return None
@@ -412,6 +429,7 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
                               d["tau"]) else 0), d["other"]))
             write(page_name("tasks", key), "task.html.j2", 1, col=col, taus=taus,
                   charts=difficulty_charts(col), title=key, info=task_info(col, runs),
+                  judges=judges(col, runs),
                   example=example_prompt(conn, col), item_links=links)
         old = out.with_name(f".{out.name}.old-{tmp.name[-8:]}")
         if out.exists():
