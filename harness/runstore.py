@@ -286,16 +286,30 @@ def _loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else (value or {})
 
 
-def _truncate_torn_tail(fh, path: Path) -> None:
-    """Drop a partial last line left by a kill mid-write, before appending after it."""
+def _truncate_torn_tail(fh, path: Path, block: int = 1 << 16) -> None:
+    """Drop a partial last line left by a kill mid-write, before appending after it.
+
+    Reads only the end of the file (the last byte when it is whole), so appending to a
+    long journal costs the same as to a short one.
+    """
     size = path.stat().st_size
     if size == 0:
         return
     with open(path, "rb") as rb:
-        data = rb.read()
-    if data.endswith(b"\n"):
-        return
-    keep = data.rfind(b"\n") + 1
+        rb.seek(size - 1)
+        if rb.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:  # back to the last newline, a block at a time
+            start = max(0, end - block)
+            rb.seek(start)
+            at = rb.read(end - start).rfind(b"\n")
+            if at != -1:
+                keep = start + at + 1
+                break
+            end = start
+        else:
+            keep = 0
     fh.flush()
     os.truncate(path, keep)
     fh.seek(keep)

@@ -1,13 +1,26 @@
-"""Backends: ``hf`` (default), ``vllm:``, ``openai:``, ``baseline:`` — chosen by the --model string."""
+"""Backends: ``hf`` (default), ``vllm:``, ``openai:``, ``baseline:`` — chosen by the --model string.
+
+``load_backend`` loads the weights now; ``lazy_backend`` knows the model's identity
+(name, content hash) at once but loads the weights on the first call, so a run whose
+every item is already in the journal or the cache never loads a model.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
-from harness.backends.base import Backend
+from harness.backends.base import Backend, hf_numerics, vllm_numerics
 from harness.errors import GenrankError
 from harness.params import check
+from harness.types import GenerationConfig
+
+#: backends with weights to load (the others are cheap to make: loaded at once)
+WEIGHTS = ("hf", "vllm")
+#: weights loaded in this process, by backend kind (tests and benchmarks count them)
+LOADS: Counter = Counter()
 
 
 @dataclass(frozen=True)
@@ -20,6 +33,7 @@ class HFOptions:
     revision: str | None = None
     trust_remote_code: bool = False
     peft: str | None = None
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +67,7 @@ OPTIONS = {"hf": HFOptions, "vllm": VLLMOptions, "openai": OpenAIOptions,
 #: options the command line hands every backend (each takes those it declares)
 COMMON = {"batch_size", "device", "dtype", "seed", "tensor_parallel_size", "max_model_len",
           "concurrency", "api_key_env", "max_retries", "max_failed_items",
-          "gpu_memory_utilization", "flag"}
+          "gpu_memory_utilization", "flag", "threads"}
 #: kept for callers that list the hf backend's options
 HF_OPTIONS = tuple(f.name for f in fields(HFOptions))
 
@@ -97,29 +111,101 @@ def backend_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     return mine
 
 
+def split_model(model: str) -> tuple[str, str]:
+    """``kind:target`` -> (kind, target); a plain alias, folder or hub id is ``hf``."""
+    parsed = parse_model(model)
+    return parsed.kind, parsed.target
+
+
 def load_backend(model: str, **options: Any) -> Backend:
     """``vllm:PATH``, ``openai:URL#NAME``, ``baseline:NAME``, or (hf) an alias, folder or
     hub id; the options are checked before anything loads."""
     parsed = parse_model(model)
     opts = backend_options(parsed.kind, options)
     if parsed.kind in BACKENDS:
-        return BACKENDS[parsed.kind](parsed.target, **opts)
-    from harness.backends.hf import HFBackend
-    from harness.backends.models import resolve_model
+        backend = BACKENDS[parsed.kind](parsed.target, **opts)
+    else:
+        from harness.backends.hf import HFBackend
+        from harness.backends.models import resolve_model
 
-    return HFBackend(resolve_model(parsed.target), **opts)
+        backend = HFBackend(resolve_model(parsed.target), **opts)
+    LOADS[backend.kind] += 1
+    return backend
 
 
 def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The identity a backend for ``model`` will report, without loading any weights."""
-    parsed = parse_model(model)
-    if parsed.kind in ("openai", "baseline"):  # nothing to load: the backend itself says
+    """The identity a backend will report, without loading any weights."""
+    kind, target = split_model(model)
+    if kind not in WEIGHTS:  # nothing to load: an endpoint, a CPU baseline
         return load_backend(model, **options).identity()
     from harness.backends.models import resolve_model
 
-    ref = resolve_model(parsed.target)
+    ref = resolve_model(target)
+    if kind == "hf" and options.get("peft"):  # base + adapter: the adapted identity
+        from harness.backends.hf import adapted_ref
+
+        ref = adapted_ref(ref, options["peft"])
     return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
             "source": ref.source}
+
+
+class LazyBackend:
+    """A backend whose weights load on the first generate/loglikelihood call."""
+
+    def __init__(self, model: str, options: dict[str, Any]) -> None:
+        self.model, self.options = model, options
+        self.kind = split_model(model)[0]
+        self._identity = peek_identity(model, options)
+        self._inner: Backend | None = None
+        if self.kind == "vllm":  # vLLM takes a whole task at once (see VLLMBackend)
+            self.preferred_chunk = sys.maxsize
+
+    @property
+    def loaded(self) -> bool:
+        return self._inner is not None
+
+    def load(self) -> Backend:
+        if self._inner is None:
+            self._inner = load_backend(self.model, **self.options)
+        return self._inner
+
+    @property
+    def calls(self) -> int:
+        return self._inner.calls if self._inner is not None else 0
+
+    @property
+    def prefill_saved(self) -> int:
+        return getattr(self._inner, "prefill_saved", 0)
+
+    def identity(self) -> dict[str, Any]:
+        return self._identity
+
+    def numerics(self) -> dict[str, Any]:
+        """The loaded engine's numerics, known without loading it (same cache keys)."""
+        o = self.options
+        if self.kind == "vllm":
+            return vllm_numerics(o.get("dtype") or "auto", o.get("tensor_parallel_size") or 1)
+        return hf_numerics(o.get("device"), o.get("dtype") or "auto", o.get("batch_size") or 16)
+
+    def settings(self) -> dict[str, Any]:
+        """The engine's settings once loaded; before that, what was asked for."""
+        if self._inner is not None:
+            return self._inner.settings()
+        return {k: v for k, v in self.options.items() if v is not None
+                and (self.kind != "hf" or k in HF_OPTIONS)}
+
+    def generate(self, prompts: Sequence[str], config: GenerationConfig) -> list[str]:
+        return self.load().generate(prompts, config)
+
+    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        return self.load().loglikelihood(pairs)
+
+
+def lazy_backend(model: str, **options: Any) -> Backend:
+    """A backend that loads its weights only if a prompt misses the cache."""
+    if split_model(model)[0] not in WEIGHTS:
+        return load_backend(model, **options)
+    return LazyBackend(model, options)
 
 
 def _lazy(module: str, cls: str):

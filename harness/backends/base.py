@@ -54,6 +54,41 @@ def device_class(device: str) -> str:
     return f"cuda:{torch.cuda.get_device_name(index)}"
 
 
+def _version(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def hf_numerics(device: str | None, dtype: str, batch_size: Any) -> dict[str, Any]:
+    """The hf backend's numerics, known before its weights load (a lazy backend's cache
+    keys equal the loaded one's): left-padded batches change the float arithmetic, so the
+    batch size is part of it."""
+    device = device or default_device()
+    resolved = {"auto": "float32" if device == "cpu" else "bfloat16"}.get(dtype, dtype)
+    return {"dtype": resolved, "device_class": device_class(device),
+            "engine": {"torch": _version("torch"), "transformers": _version("transformers")},
+            "batch_size": batch_size if batch_size == "auto" else int(batch_size),
+            "padding_side": "left"}
+
+
+def vllm_numerics(dtype: str, tensor_parallel_size: int) -> dict[str, Any]:
+    """vLLM's numerics as asked for (``auto`` resolves from the checkpoint, which the
+    content hash already names)."""
+    return {"dtype": dtype or "auto", "device_class": device_class(default_device()),
+            "engine": {"vllm": _version("vllm")},
+            "tensor_parallel_size": int(tensor_parallel_size or 1)}
+
+
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     """Truncate at the earliest stop sequence (engines may overshoot within a batch)."""
     cut = len(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Sequence
 
-from harness.backends.base import cut_at_stop, device_class
+from harness.backends.base import cut_at_stop, vllm_numerics
 from harness.backends.hf import HFBackend
 from harness.backends.models import ModelRef, resolve_model
 from harness.errors import GenrankError
@@ -57,18 +57,7 @@ class VLLMBackend:
                 "vllm_version": getattr(vllm, "__version__", "unknown")}
 
     def numerics(self) -> dict[str, Any]:
-        import vllm
-
-        try:  # "auto" resolves to the checkpoint's dtype: record what the engine chose
-            dtype = str(self.llm.llm_engine.model_config.dtype).replace("torch.", "")
-        except AttributeError:
-            dtype = self.engine_args["dtype"]
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        return {"dtype": dtype, "device_class": device_class(device),
-                "engine": {"vllm": getattr(vllm, "__version__", "unknown")},
-                "tensor_parallel_size": self.engine_args["tensor_parallel_size"]}
+        return vllm_numerics(self.engine_args["dtype"], self.engine_args["tensor_parallel_size"])
 
     def sampling_params(self, config: GenerationConfig, **extra: Any):
         """One request's SamplingParams; greedy when temperature is 0."""
