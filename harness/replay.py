@@ -145,10 +145,12 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
         name = str(g["model"])
         model = {"name": name, "content_hash": stable_hash({"replay": name})[:16],
                  "path": None}
-        run = open_run(Path(out_dir) / run_name(name, variant, seed_v), model,
-                       backend={"name": "replay"}, seed=seed_v, variant=variant)
-        finish_task(run, spec, records, {
-            "predictions_file": str(path), "predictions_sha256": source_hash,
-            "verifier": verifier.describe()})
+        run_path = Path(out_dir) / run_name(name, variant, seed_v)
+        with RunDir(run_path).locked():
+            run = open_run(run_path, model, backend={"name": "replay"}, seed=seed_v,
+                           variant=variant)
+            finish_task(run, spec, records, {
+                "predictions_file": str(path), "predictions_sha256": source_hash,
+                "verifier": verifier.describe()})
         runs.append(run)
     return runs

@@ -155,10 +155,16 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
 def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
               opts: RunOptions, *, name: str | None = None) -> tuple[RunDir, RunStats]:
     """Run every planned task into one run directory (``<out_dir>/<model>``)."""
-    from tqdm import tqdm
-
     ident = backend.identity()
     path = Path(out_dir) / run_name(name or ident["name"], seed=opts.seed)
+    with RunDir(path).locked():  # a second process on the same directory fails fast
+        return _run_tasks(backend, plans, path, opts, ident, name)
+
+
+def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOptions,
+               ident: dict, name: str | None) -> tuple[RunDir, RunStats]:
+    from tqdm import tqdm
+
     run = open_run(path, {**ident, "name": name or ident["name"]},
                    backend={"name": backend.kind, **backend.settings()}, seed=opts.seed)
     stats, start = RunStats(), time.perf_counter()

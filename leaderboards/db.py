@@ -102,22 +102,43 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
     path = Path(path)
     if not path.exists() and not create:
         raise GenrankError("leaderboard database not found", file=str(path), field="--db")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    if create:
-        with transaction(conn):
-            for stmt in filter(str.strip, SCHEMA.split(";")):
-                conn.execute(stmt)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                         (str(SCHEMA_VERSION),))
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('ci_settings', ?)",
-                         (json.dumps(CI_SETTINGS, sort_keys=True),))
+    if path.is_dir():
+        raise GenrankError("the leaderboard database path is a folder", file=str(path),
+                           field="--db / GENRANK_DB")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise GenrankError(f"cannot open the leaderboard database: {exc}", file=str(path),
+                           field="--db / GENRANK_DB") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if create:
+            with transaction(conn):
+                for stmt in filter(str.strip, SCHEMA.split(";")):
+                    conn.execute(stmt)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('ci_settings', ?)",
+                             (json.dumps(CI_SETTINGS, sort_keys=True),))
+        elif conn.execute("SELECT 1 FROM sqlite_master WHERE name='cells'").fetchone() is None:
+            raise sqlite3.DatabaseError("it holds no leaderboard tables")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise GenrankError(f"not a genrank leaderboard database ({exc})", file=str(path),
+                           field="--db / GENRANK_DB") from None
     return conn
+
+
+def check_usable(path: str | Path) -> None:
+    """Before model work: an existing database file must open as one (nothing is created)."""
+    path = Path(path)
+    if path.is_dir() or (path.exists() and path.stat().st_size > 0):
+        connect(path, create=False).close()
 
 
 @contextmanager
@@ -336,7 +357,7 @@ def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path) -> IngestR
 def already_scored(db: str | Path, content_hash: str, tasks: dict[str, str],
                    variant: str | None = None, seed: int | None = None) -> dict[str, str]:
     """Of ``{task: spec_hash}``, those this model already has on the leaderboard -> its name."""
-    if not Path(db).exists():
+    if not Path(db).exists() or Path(db).stat().st_size == 0:
         return {}
     conn = connect(db, create=False)
     try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from genrank.options import key_value, positive_int, writable_dir
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="evaluate a model on tasks (resumes if interrupted)")
@@ -13,31 +15,32 @@ def register(sub) -> None:
     p.add_argument("--name", help="model name in the run store and leaderboards")
     p.add_argument("--task", action="append", help="task name or glob (repeatable)")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
-    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--limit", type=int, help="first N items of each task")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", type=key_value,
+                   help="only tasks with this tag (repeatable)")
+    p.add_argument("--limit", type=positive_int, help="first N items of each task")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="(default: 16)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--chat-template", dest="chat_template", action="store_true", default=None,
                    help="wrap prompts in the model's chat template")
     p.add_argument("--no-chat-template", dest="chat_template", action="store_false")
-    p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
+    p.add_argument("--max-new-tokens", type=positive_int, help="override every task's limit")
     p.add_argument("--seed", type=int, help="sampling seed (recorded; greedy ignores it)")
-    p.add_argument("--shards", type=int, default=1,
+    p.add_argument("--shards", type=positive_int, default=1,
                    help="split items into N shards, each with its own backend (default: 1)")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="run shards as local processes or as Ray tasks (default: local)")
-    p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm: GPUs per model")
-    p.add_argument("--max-model-len", type=int, help="vllm: context length to allocate for")
-    p.add_argument("--concurrency", type=int, default=8,
+    p.add_argument("--tensor-parallel-size", type=positive_int, default=1, help="vllm: GPUs per model")
+    p.add_argument("--max-model-len", type=positive_int, help="vllm: context length to allocate for")
+    p.add_argument("--concurrency", type=positive_int, default=8,
                    help="openai: requests in flight at once (default: 8)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
-    p.add_argument("--journal-every", type=int, default=64, metavar="N",
-                   help="items between journal flushes (smaller: finer resume)")
+    p.add_argument("--journal-every", type=positive_int, default=64, metavar="N",
+                   help="items between journal flushes (smaller: finer resume; default: 64)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -46,7 +49,8 @@ def run(args) -> int:
     from harness.runner import RunOptions, plan, run_tasks
     from harness.spec import load_specs, select
 
-    tags = dict(t.split("=", 1) for t in args.tag)
+    writable_dir(args.output)
+    tags = dict(args.tag)
     specs = select(load_specs(), tasks=args.task, suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,

@@ -15,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from genrank.options import positive_int, writable_dir
 from harness.errors import GenrankError
 
 SAFETENSORS_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
@@ -39,11 +40,11 @@ def register(sub) -> None:
     p.add_argument("--suite", action="append", help="suite to run (repeatable; default: all)")
     p.add_argument("--task", action="append", help="task name or glob (repeatable)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"])
-    p.add_argument("--limit", type=int, help="first N items of each task")
-    p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
+    p.add_argument("--limit", type=positive_int, help="first N items of each task")
+    p.add_argument("--max-new-tokens", type=positive_int, help="override every task's limit")
     p.add_argument("--no-chat-template", action="store_true",
                    help="score without the chat template (required if the checkpoint has none)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=positive_int, default=16, help="(default: 16)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     p.add_argument("--seed", type=int, help="sampling seed (recorded)")
