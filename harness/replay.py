@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import registry
+from harness.data import reading
 from harness.errors import GenrankError
 from harness.items import load_items
 from harness.runs import finish_task, open_run, run_name
@@ -47,7 +48,8 @@ def read_predictions(spec: TaskSpec, path: Path) -> pd.DataFrame:
                              task=spec.name, file=spec.file)
     if not path.exists():
         raise GenrankError("predictions file not found", file=str(path), task=spec.name)
-    frame = reader(path, spec)
+    with reading(spec, "predictions", path):  # a damaged file: one line, not a traceback
+        frame = reader(path, spec)
     if "prediction" not in frame.columns or not ({"item_id", "source"} & set(frame.columns)):
         raise GenrankError("predictions need a 'prediction' and an 'item_id' or 'source' column",
                            file=str(path), task=spec.name, field="columns")
