@@ -17,6 +17,7 @@ that changes it, so CSVs are regenerated from the database alone, byte-identical
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -496,15 +497,36 @@ def csv_name(suite: str) -> str:
     return "leaderboard.csv" if suite == "all" else f"leaderboard_{suite}.csv"
 
 
+#: beside the CSVs: the database state they show, and their sha256 (see csvs_current)
+CSV_STAMP = ".genrank-csv.json"
+
+
 def write_csvs(conn: sqlite3.Connection, out_dir: str | Path) -> list[Path]:
-    """Regenerate every leaderboard CSV from the database (atomic writes)."""
+    """Regenerate every leaderboard CSV from the database (atomic writes), then the stamp
+    that says which database state they show."""
     out_dir = Path(out_dir)
-    written = []
+    written, digests = [], {}
     for suite, table in tables(conn).items():
         path = out_dir / csv_name(suite)
-        atomic_write(path, csv_bytes(table))
+        data = csv_bytes(table)
+        atomic_write(path, data)
         written.append(path)
+        digests[path.name] = hashlib.sha256(data).hexdigest()
+    atomic_write(out_dir / CSV_STAMP, (json.dumps(
+        {"signature": signature(conn), "files": digests}, indent=1, sort_keys=True) + "\n"
+    ).encode())
     return written
+
+
+def csvs_current(out_dir: str | Path, sig: str) -> bool:
+    """Do the CSVs in ``out_dir`` show database state ``sig``, untouched since written?"""
+    out_dir = Path(out_dir)
+    try:
+        stamp = json.loads((out_dir / CSV_STAMP).read_text())
+        return stamp["signature"] == sig and all(
+            sha256_file(out_dir / name) == digest for name, digest in stamp["files"].items())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def run_paths(conn: sqlite3.Connection) -> list[Path]:
@@ -518,6 +540,17 @@ def check_regeneration(conn: sqlite3.Connection) -> dict[str, bool]:
     from_db = {s: csv_bytes(t) for s, t in tables(conn).items()}
     from_runs = {s: csv_bytes(t) for s, t in tables_from_runs(run_paths(conn)).items()}
     return {csv_name(s): from_db.get(s) == from_runs.get(s) for s in sorted(from_db | from_runs)}
+
+
+def signature(conn: sqlite3.Connection) -> str:
+    """A hash of everything the CSVs and the site are built from: it changes exactly when
+    they must be regenerated (kept in the outputs, compared on the next submit or ingest)."""
+    h = hashlib.sha256()
+    for table, order in (("models", "id"), ("runs", "id"), ("tasks", "id"),
+                         ("scores", "run_id, task_id"), ("cells", "label, task_id")):
+        for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}"):
+            h.update(json.dumps([table, *row], default=str).encode())
+    return h.hexdigest()[:16]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -49,7 +49,10 @@ def run(args) -> int:
     from harness.runner import RunOptions, plan, run_tasks
     from harness.spec import load_specs, select
 
+    from harness.runs import check_name
+
     writable_dir(args.output)
+    check_name(args.name)
     tags = dict(args.tag)
     specs = select(load_specs(), tasks=args.task, suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,

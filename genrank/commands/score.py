@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from genrank.options import writable_dir
+
 
 def register(sub) -> None:
     p = sub.add_parser("score", help="score existing predictions (published model outputs)")
@@ -15,7 +17,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from harness.replay import score_predictions
+    from harness.runs import check_name
     from harness.spec import load_specs, select
+
+    check_name(args.model_name, "--model-name")
+    writable_dir(args.output)
 
     (spec,) = select(load_specs(), tasks=[args.task])[:1]
     runs = score_predictions(spec, args.predictions, args.output, model_name=args.model_name,
