@@ -542,13 +542,19 @@ def check_regeneration(conn: sqlite3.Connection) -> dict[str, bool]:
     return {csv_name(s): from_db.get(s) == from_runs.get(s) for s in sorted(from_db | from_runs)}
 
 
+#: columns recording when a row was written (not part of what the outputs show)
+TIMESTAMP_COLUMNS = ("first_seen", "ingested")
+
+
 def signature(conn: sqlite3.Connection) -> str:
     """A hash of everything the CSVs and the site are built from: it changes exactly when
     they must be regenerated (kept in the outputs, compared on the next submit or ingest)."""
     h = hashlib.sha256()
     for table, order in (("models", "id"), ("runs", "id"), ("tasks", "id"),
                          ("scores", "run_id, task_id"), ("cells", "label, task_id")):
-        for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}"):
+        cols = [r["name"] for r in conn.execute(f"PRAGMA table_info({table})")
+                if r["name"] not in TIMESTAMP_COLUMNS]  # when, not what: no page shows it
+        for row in conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}"):
             h.update(json.dumps([table, *row], default=str).encode())
     return h.hexdigest()[:16]
 

@@ -1,0 +1,301 @@
+"""Kill ``genrank run``, ``ingest``, ``site`` and ``submit`` at random points, rerun, and
+check the results are byte-identical to an uninterrupted run's.
+
+Each family first runs once uninterrupted (its reference, and its duration T). Each trial
+then starts from the same state in the same place, sends SIGKILL to the command's process
+group after a uniformly drawn fraction of T, runs the same command again to completion and
+compares every result file with the reference:
+
+    run     records/*.parquet, journal/*.jsonl, scores.json byte for byte; metadata.json
+            without its timestamps and history (how many items a run resumed is history)
+    ingest  leaderboard CSVs and the whole site byte for byte; database rows without the
+            columns that say when a row was written
+    site    the whole site and the CSVs byte for byte (same database)
+    submit  as run + ingest; model pages without the run-metadata block (it holds history)
+
+    python benchmarks/kill_resume.py --trials 10 --limit 24       # about 10-15 minutes on 2 cores
+
+Prints a table: family, trials, kills that landed mid-command, held (identical), failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK = "scangen_simple"  # generated SCAN-grammar items: no data files needed
+REPLAYS = [("lstms2s", 1), ("transformer", 1), ("convs2s", 1)]  # pcfgset_test predictions
+VOLATILE = ("created", "updated", "history")
+TIMESTAMPS = ("first_seen", "ingested")
+
+
+def tiny_checkpoint(out: Path) -> Path:
+    """A 2-layer random Llama with SmolLM2's tokenizer: generates in milliseconds."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from harness.backends.models import resolve_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("smollm2-135m").path)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
+                         max_position_embeddings=2048, tie_word_embeddings=True,
+                         eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id)
+    LlamaForCausalLM(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+# -- comparing results ------------------------------------------------------------------------
+
+def _files(root: Path, pattern: str) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.glob(pattern))
+            if p.is_file()}
+
+
+def _metadata(run: Path) -> dict:
+    meta = json.loads((run / "metadata.json").read_text())
+    return {k: v for k, v in meta.items() if k not in VOLATILE}
+
+
+def compare_runs(a: Path, b: Path) -> list[str]:
+    diffs = []
+    for pattern in ("*/records/*.parquet", "*/journal/*.jsonl", "*/scores.json"):
+        fa, fb = _files(a, pattern), _files(b, pattern)
+        if fa != fb:
+            diffs.append(f"{pattern}: {sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))}")
+    runs_a = sorted(p.parent for p in a.glob("*/metadata.json"))
+    runs_b = sorted(p.parent for p in b.glob("*/metadata.json"))
+    if [p.name for p in runs_a] != [p.name for p in runs_b]:
+        diffs.append("run directories differ")
+    elif any(_metadata(x) != _metadata(y) for x, y in zip(runs_a, runs_b)):
+        diffs.append("metadata.json differs (timestamps and history aside)")
+    return diffs
+
+
+def db_rows(path: Path) -> dict[str, list]:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    out = {}
+    for table in ("models", "runs", "tasks", "scores", "cells"):
+        rows = []
+        for r in conn.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+            d = {k: r[k] for k in r.keys() if k not in TIMESTAMPS}
+            if table == "runs":
+                d["metadata"] = {k: v for k, v in json.loads(d["metadata"]).items()
+                                 if k not in VOLATILE}
+            rows.append(d)
+        out[table] = rows
+    conn.close()
+    return out
+
+
+def compare_site(a: Path, b: Path, *, strip_metadata: bool = False) -> list[str]:
+    fa, fb = _files(a, "**/*"), _files(b, "**/*")
+    if strip_metadata:
+        pre = re.compile(rb"<pre>.*?</pre>", re.S)
+        fa = {k: pre.sub(b"", v) if k.startswith("models/") else v for k, v in fa.items()}
+        fb = {k: pre.sub(b"", v) if k.startswith("models/") else v for k, v in fb.items()}
+        fa.pop(".genrank-site", None), fb.pop(".genrank-site", None)  # hashes the metadata
+    bad = sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
+    return [f"site differs: {bad[:3]}"] if bad else []
+
+
+def compare_csvs(a: Path, b: Path) -> list[str]:
+    fa, fb = _files(a, "*.csv"), _files(b, "*.csv")
+    return [] if fa == fb and fa else [f"CSVs differ: {sorted(fa.keys() ^ fb.keys()) or 'content'}"]
+
+
+# -- families -------------------------------------------------------------------------------
+
+class Family:
+    name = ""
+
+    def __init__(self, work: Path, ckpt: Path, limit: int) -> None:
+        self.work, self.ckpt, self.limit = work, ckpt, limit
+
+    def prepare(self, t: Path) -> None:
+        t.mkdir(parents=True)
+
+    def argv(self, t: Path) -> list[str]:
+        raise NotImplementedError
+
+    def compare(self, t: Path, ref: Path) -> list[str]:
+        raise NotImplementedError
+
+
+class Run(Family):
+    name = "run"
+
+    def argv(self, t):
+        return ["run", "--model", str(self.ckpt), "--task", TASK, "--limit", str(self.limit),
+                "--max-new-tokens", "12", "--batch-size", "1", "--journal-every", "2",
+                "--device", "cpu", "--no-progress", "-o", str(t / "runs")]
+
+    def compare(self, t, ref):
+        return compare_runs(t / "runs", ref / "runs")
+
+
+class Ingest(Family):
+    name = "ingest"
+
+    def argv(self, t):
+        return ["ingest", str(self.work / "replayed"), "--db", str(t / "lb.sqlite"),
+                "--site", str(t / "site")]
+
+    def compare(self, t, ref):
+        diffs = compare_csvs(t, ref) + compare_site(t / "site", ref / "site")
+        if db_rows(t / "lb.sqlite") != db_rows(ref / "lb.sqlite"):
+            diffs.append("database rows differ")
+        return diffs
+
+
+class Site(Family):
+    name = "site"
+
+    def prepare(self, t):
+        t.mkdir(parents=True)
+        shutil.copy(self.work / "ref-ingest" / "lb.sqlite", t / "lb.sqlite")
+
+    def argv(self, t):
+        return ["site", "-o", str(t / "site"), "--db", str(t / "lb.sqlite"),
+                "--csv-dir", str(t / "csv")]
+
+    def compare(self, t, ref):
+        return compare_site(t / "site", ref / "site") + compare_csvs(t / "csv", ref / "csv")
+
+
+class Submit(Family):
+    name = "submit"
+
+    def argv(self, t):
+        return ["submit", str(self.ckpt), "--name", "tiny", "--task", TASK, "--limit",
+                str(self.limit), "--max-new-tokens", "12", "--batch-size", "1", "--device",
+                "cpu", "--db", str(t / "lb.sqlite"), "-o", str(t / "runs"),
+                "--site", str(t / "site")]
+
+    def compare(self, t, ref):
+        diffs = compare_runs(t / "runs", ref / "runs") + compare_csvs(t, ref)
+        diffs += compare_site(t / "site", ref / "site", strip_metadata=True)
+        if db_rows(t / "lb.sqlite") != db_rows(ref / "lb.sqlite"):
+            diffs.append("database rows differ")
+        return diffs
+
+
+# -- driver ---------------------------------------------------------------------------------
+
+def env_for(t: Path) -> dict[str, str]:
+    return {**os.environ, "GENRANK_CACHE": str(t / "cache"), "GENRANK_LOG_DIR": str(t / "logs"),
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+            "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+
+
+def genrank(argv: list[str], t: Path, *, kill_after: float | None = None) -> tuple[int, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "genrank.cli", *argv], cwd=ROOT,
+                            env=env_for(t), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    if kill_after is None:
+        out, _ = proc.communicate()
+        return proc.returncode, out
+    try:
+        out, _ = proc.communicate(timeout=kill_after)
+        return proc.returncode, out  # finished before the kill
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return -9, out
+
+
+def family_trials(fam: Family, trials: int, rng: random.Random) -> dict:
+    t, ref = fam.work / "trial", fam.work / f"ref-{fam.name}"
+    shutil.rmtree(t, ignore_errors=True)
+    fam.prepare(t)
+    start = time.perf_counter()
+    rc, out = genrank(fam.argv(t), t)
+    duration = time.perf_counter() - start
+    if rc != 0:
+        raise SystemExit(f"{fam.name}: the uninterrupted reference failed:\n{out}")
+    t.rename(ref)
+    res = {"family": fam.name, "tried": 0, "killed": 0, "held": 0, "failures": [],
+           "seconds": round(duration, 1)}
+    for i in range(trials):
+        shutil.rmtree(t, ignore_errors=True)
+        fam.prepare(t)
+        at = rng.uniform(0.05, 0.95) * duration
+        rc, _ = genrank(fam.argv(t), t, kill_after=at)
+        res["tried"] += 1
+        res["killed"] += rc == -9
+        rc, out = genrank(fam.argv(t), t)
+        diffs = [f"rerun exit {rc}: {out.strip().splitlines()[-1:]}"] if rc != 0 else \
+            fam.compare(t, ref)
+        if diffs:
+            res["failures"].append({"trial": i, "kill_at_s": round(at, 2), "diffs": diffs})
+            shutil.copytree(t, fam.work / f"failed-{fam.name}-{i}")
+        else:
+            res["held"] += 1
+        print(f"  {fam.name} trial {i}: kill at {at:.2f}s of {duration:.1f}s -> "
+              f"{'held' if not diffs else diffs}", flush=True)
+    shutil.rmtree(t, ignore_errors=True)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=10, help="kills per family (default: 10)")
+    ap.add_argument("--limit", type=int, default=24, help="items per run (default: 24)")
+    ap.add_argument("--families", default="run,ingest,site,submit")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", help="working folder (default: a temp folder, removed)")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    os.environ.setdefault("GENRANK_DATA", str((ROOT.parent / "shared" / "data").resolve()))
+    sys.path.insert(0, str(ROOT))
+    work = Path(args.work or tempfile.mkdtemp(prefix="genrank-kill-")).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+    ckpt = tiny_checkpoint(work / "tiny")
+    setup = work / "setup"
+    setup.mkdir(exist_ok=True)
+    data = Path(os.environ["GENRANK_DATA"]) / "pcfgset" / "model_predictions"
+    for arch, run in REPLAYS:  # real published outputs: the runs that ingest and site use
+        rc, out = genrank(["score", "--task", "pcfgset_test", "--predictions",
+                           str(data / arch / "pcfgset" / f"run={run}.txt"), "--model-name", arch,
+                           "--seed", str(run), "-o", str(work / "replayed")], setup)
+        if rc != 0:
+            raise SystemExit(f"setup failed: {out}")
+    families = {"run": Run, "ingest": Ingest, "site": Site, "submit": Submit}
+    wanted = args.families.split(",")
+    if "site" in wanted and "ingest" not in wanted:
+        wanted.insert(0, "ingest")  # site starts from ingest's reference database
+    results = []
+    for name in wanted:
+        print(f"{name}:", flush=True)
+        results.append(family_trials(families[name](work, ckpt, args.limit), args.trials, rng))
+    print("\n| family | tried | killed mid-command | held (byte-identical) | failed | T (s) |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['family']} | {r['tried']} | {r['killed']} | {r['held']} | "
+              f"{len(r['failures'])} | {r['seconds']} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    if not args.work and not any(r["failures"] for r in results):
+        shutil.rmtree(work, ignore_errors=True)
+    elif any(r["failures"] for r in results):
+        print(f"failed trials kept in {work}")
+
+
+if __name__ == "__main__":
+    main()
