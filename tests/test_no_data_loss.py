@@ -61,6 +61,22 @@ def test_site_replaces_its_own_build_and_is_readable(tmp_path):
     assert main(["site", "-o", str(empty), "--db", str(lb)]) == 0  # an empty folder is fine
 
 
+def test_site_build_clears_what_a_killed_build_left(tmp_path):
+    lb = _db_with(tmp_path, "alpha")
+    half = tmp_path / ".site-abcd1234"  # a build killed while rendering
+    (half / "models").mkdir(parents=True)
+    (half / "index.html").write_text("half")
+    swapped = tmp_path / ".site.old-abcd1234"  # killed between the two renames
+    swapped.mkdir()
+    (swapped / ".genrank-site").write_text("{}")
+    users = tmp_path / ".site-zzzz9999"  # same shape of name, but not ours
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    assert main(["site", "-o", str(tmp_path / "site"), "--db", str(lb)]) == 0
+    assert not half.exists() and not swapped.exists()
+    assert (users / "notes.txt").read_text() == "mine"
+
+
 def test_run_directory_files_are_readable(tmp_path):
     os.umask(0o022)
     run = make_run(tmp_path / "runs", "alpha", correct=3)

@@ -9,6 +9,7 @@ distribution). Plain HTML + inline SVG + a little vanilla JS: it opens from disk
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -37,6 +38,8 @@ MIN_SHARED = 10
 
 #: written into every site genrank builds; only a folder holding it is ever replaced
 MARKER = ".genrank-site"
+#: everything a site holds at its top level (a leftover temp folder with more is not ours)
+SITE_ENTRIES = {"index.html", "models", "tasks", MARKER}
 #: control characters (tab and newline kept) and bidi overrides/isolates: a model name
 #: must not reorder or hide the text around it on the page
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
@@ -275,9 +278,21 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
     suites = [s for s in tabs if s != "all"]
     counts = db.counts(conn)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.old-*"):  # left by a build killed mid-swap
-        if (stale / MARKER).is_file():
-            shutil.rmtree(stale, ignore_errors=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per site folder
+        for stale in out.parent.glob(f".{out.name}[-.]*"):  # left by a killed build
+            if (stale.is_dir() and re.fullmatch(rf"\.{re.escape(out.name)}(-|\.old-)\w{{8}}",
+                                                stale.name)
+                    and {p.name for p in stale.iterdir()} <= SITE_ENTRIES):
+                shutil.rmtree(stale, ignore_errors=True)
+        _write_site(out, env, signature, cols, tabs, runs, tau, suites, counts)
+    return out / "index.html"
+
+
+def _write_site(out: Path, env, signature: str, cols: dict[str, Column],
+                tabs: dict[str, pd.DataFrame], runs: dict[str, list[dict]], tau: pd.DataFrame,
+                suites: list[str], counts: dict[str, int]) -> None:
+    """Render every page into a temp folder beside ``out``, then swap it in."""
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
     try:
         os.chmod(tmp, dir_mode())  # readable like any build output (mkdtemp makes it 0700)
@@ -320,4 +335,3 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out / "index.html"
