@@ -26,6 +26,7 @@ COMMANDS = [
     "genrank.commands.site",
     "genrank.commands.leaderboard",
     "genrank.commands.validity",
+    "genrank.commands.view",
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -119,6 +120,31 @@ def _groups(frame: pd.DataFrame, model_name: str | None, seed: int | None):
     for key, rows in frame.groupby(keys, sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         yield dict(zip(keys, key)), rows
+
+
+def prediction_files(spec: TaskSpec, path: str | Path, seed: int | None = None
+                     ) -> list[tuple[Path, int | None]]:
+    """The predictions files a path stands for, each with its seed.
+
+    A file stands for itself. A folder stands for itself when the task's reader reads whole
+    trees; when the task declares ``predictions.files`` (a regex over file names, with an
+    optional ``seed`` group, e.g. ``run=(?P<seed>\\d+)\\.txt``), it stands for every matching
+    file inside it, one run per file."""
+    path = Path(path)
+    pattern = (spec.predictions or {}).get("files")
+    if not path.is_dir() or not pattern:
+        return [(path, seed)]
+    rx = re.compile(pattern)
+    found = []
+    for f in sorted(path.rglob("*")):
+        m = rx.search(f.name) if f.is_file() else None
+        if m:
+            got = m.groupdict().get("seed")
+            found.append((f, seed if seed is not None or got is None else int(got)))
+    if not found:
+        raise GenrankError(f"no file in the folder matches the task's pattern {pattern!r}",
+                           file=str(path), task=spec.name, field="predictions.files")
+    return found
 
 
 def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "runs", *,

@@ -89,6 +89,7 @@ def finish_task(run: RunDir, spec: TaskSpec, records: list[dict] | pd.DataFrame,
         meta = run.read_metadata()
         meta.setdefault("tasks", {})[spec.name] = {
             "spec_hash": spec.spec_hash, "spec_version": spec.version, "suite": spec.suite,
+            "description": spec.description, "upstream": (spec.source or {}).get("upstream"),
             "n_items": len(records), "tags": spec.tags, "primary_metric": spec.primary_metric,
             "lower_is_better": spec.lower_is_better, **task_meta}
         meta["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -462,7 +462,8 @@ def tables(conn: sqlite3.Connection) -> dict[str, pd.DataFrame]:
             per_key.setdefault(key, {})[r["label"]] = {
                 "score": _nan(r["score"]), "ci_low": _nan(r["ci_low"]),
                 "ci_high": _nan(r["ci_high"]), "ci_method": r["ci_method"],
-                "n_items": r["n_items"], "n_seeds": r["n_seeds"], "extra": json.loads(r["extra"])}
+                "n_items": r["n_items"], "n_seeds": r["n_seeds"], "extra": json.loads(r["extra"]),
+                "metric": r["primary_metric"]}
         if per_key:
             out[suite] = assemble(per_key, direction)
     return out

@@ -2,7 +2,8 @@
 
 Seeds of the same model (same name and variant) are averaged; intervals resample
 items (Wilson for a single run's binary scores, percentile bootstrap otherwise),
-and each task says which in its ``:ci_method`` column. A task scored under two
+and each task says which in its ``:ci_method`` column; ``:metric`` and ``:higher_is_better``
+name what the score measures and which way is better. A task scored under two
 spec versions gets one column group per version, never a silent mix.
 """
 
@@ -110,6 +111,10 @@ def assemble(per_key: dict[str, dict[str, dict]], direction: dict[str, bool]) ->
     ranks, wins = {}, {}
     for key in sorted(per_key):
         cols = per_key[key]
+        # what the score measures and which way is better, on every row (a CSV is read alone)
+        metric = next((c["metric"] for c in cols.values() if c.get("metric")), "")
+        table[f"{key}:metric"] = pd.Series({m: metric for m in cols})
+        table[f"{key}:higher_is_better"] = pd.Series({m: not direction[key] for m in cols})
         for field in ("score", "ci_low", "ci_high", "ci_method", "n_items", "n_seeds"):
             table[f"{key}:{field}"] = pd.Series({m: c[field] for m, c in cols.items()})
         score = table[f"{key}:score"].astype(float)
@@ -163,7 +168,7 @@ def cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_b
     extra = {k: float(np.nanmean([e["scores"].get(k, math.nan) for e in group]))
              for k in extra_keys}
     return {"score": float(np.mean(values)), "ci_low": lo, "ci_high": hi, "ci_method": method,
-            "n_items": n_items, "n_seeds": len(group), "extra": extra}
+            "n_items": n_items, "n_seeds": len(group), "extra": extra, "metric": primary}
 
 
 def write(table: pd.DataFrame, out: str | Path) -> Path:

@@ -102,6 +102,9 @@ def test_leaderboard_of_replayed_runs(replay_dir, data_file, tmp_path):
     table = pd.read_csv(tmp_path / "lb.csv")
     assert sorted(table["model"]) == sorted(MODELS)
     assert len([c for c in table.columns if c.endswith(":score")]) == 9
+    # the CSV names each task's primary metric and its direction on every row
+    assert set(table["halogen_code:metric"]) == {"hallucination_score"}
+    assert set(table["halogen_code:higher_is_better"]) == {False}
     for domain, stem in PUBLISHED.items():
         published = json.loads(data_file(f"halogen/published_scores/{stem}_results.json").read_text())
         pub = {MODEL_ALIASES.get(m.lower(), m.lower()): f["hallucination_score"]

@@ -39,6 +39,8 @@ def test_leaderboard_reproduces_published_means(pcfg_runs, tmp_path):
     for arch, published in ARCHS.items():
         assert lb.loc[arch, "pcfgset_test:score"] == pytest.approx(published, abs=0.006)
         assert lb.loc[arch, "pcfgset_test:n_seeds"] == 3
+        assert lb.loc[arch, "pcfgset_test:metric"] == "accuracy"
+        assert bool(lb.loc[arch, "pcfgset_test:higher_is_better"]) is True
         lo, hi = lb.loc[arch, ["pcfgset_test:ci_low", "pcfgset_test:ci_high"]]
         assert lo < lb.loc[arch, "pcfgset_test:score"] < hi and hi - lo < 0.03
     assert list(lb["pcfgset_test:rank"].sort_values().index) == ["transformer", "convs2s", "lstms2s"]

@@ -86,23 +86,51 @@ def test_in_browser_sort_follow_screenshot(site, tmp_path):
                     for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
 
         assert models() == ["alpha", "beta", "gamma", "delta"]
+        head = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
+        task_col = next(i for i, h in enumerate(head) if h.startswith(TASK))
+        assert "accuracy ↑" in head[task_col]  # the metric and its direction, in the header
         header = table.find_element(By.CSS_SELECTOR, f'th[data-key="{TASK}"] button.sort')
-        header.click()  # first click: descending
-        assert [float(v) for v in column(4)] == sorted((c / 30 for c in MODELS.values()),
-                                                       reverse=True)
-        header.click()  # second click: ascending
+        header.click()  # first click: best first (higher is better: descending)
+        assert [float(v) for v in column(task_col)] == sorted(
+            (c / 30 for c in MODELS.values()), reverse=True)
+        header.click()  # second click: reversed
         assert models() == ["delta", "gamma", "beta", "alpha"]
+        rank_col = head.index("mean rank\n↓ shared tasks") if "mean rank\n↓ shared tasks" in head \
+            else next(i for i, h in enumerate(head) if h.startswith("mean rank"))
+        table.find_elements(By.CSS_SELECTOR, "thead th")[rank_col] \
+            .find_element(By.CSS_SELECTOR, "button.sort").click()  # lower is better: ascending
+        ranks = [float(v) for v in column(rank_col)]
+        assert ranks == sorted(ranks) and models()[0] == "alpha"
         table.find_element(By.CSS_SELECTOR, "th:first-child button.sort").click()
         assert sorted(models()) == models() or sorted(models(), reverse=True) == models()
         assert "sep" in table.find_element(By.XPATH, "//a[text()='beta']/../..") \
             .get_attribute("innerHTML")
+        box = driver.find_element(By.CSS_SELECTOR, 'input.row-filter[data-table="table-compositional"]')
+        box.send_keys("gam")  # the filter box keeps only matching models
+        visible = [r for r in table.find_elements(By.CSS_SELECTOR, "tbody tr") if r.is_displayed()]
+        assert [r.find_element(By.TAG_NAME, "a").text for r in visible] == ["gamma"]
+        box.clear()
+        box.send_keys(" ")
         shot = tmp_path / "index.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+        # a cell opens that model's answers on that task: read a prediction from it
+        delta_row = table.find_element(By.XPATH, "//a[text()='delta']/../..")
+        delta_row.find_element(By.CSS_SELECTOR, "a.cell").click()
+        assert driver.find_element(By.ID, "items-title").text == f"delta on {TASK}"
+        items = driver.find_element(By.ID, "items")
+        preds = [td.text for td in items.find_elements(By.CSS_SELECTOR, "td.prediction")]
+        assert len(preds) == 30 and preds.count("WALK") == 30 - MODELS["delta"]
+        driver.find_element(By.ID, "wrong-only").click()
+        shown = [r for r in items.find_elements(By.CSS_SELECTOR, "tbody tr") if r.is_displayed()]
+        assert len(shown) == 30 - MODELS["delta"]
+        assert driver.save_screenshot(str(tmp_path / "items.png"))
+        driver.back()
         driver.find_element(By.LINK_TEXT, "gamma").click()  # follow a link to the model page
         assert driver.find_element(By.ID, "model-name").text == "gamma"
         assert len(driver.find_element(By.ID, "content-hash").text) == 16
         driver.find_element(By.LINK_TEXT, TASK).click()  # and on to the benchmark page
         assert driver.find_element(By.ID, "task-name").text == TASK
+        assert "IN:" in driver.find_element(By.ID, "example-prompt").get_attribute("textContent")
         assert driver.save_screenshot(str(tmp_path / "task.png"))
     finally:
         driver.quit()

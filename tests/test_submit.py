@@ -101,6 +101,9 @@ def test_submit_end_to_end_and_not_twice(tmp_path, tiny_model_dir, capsys, isola
     assert main(["submit", str(tiny_model_dir), "--name", "tiny", *_args(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "checkpoint ok: tiny" in out and "content_hash=" in out
+    assert "tiny on the leaderboard:" in out  # its scores and ranks, printed at the end
+    row = next(l for l in out.splitlines() if l.startswith(TASK + " "))
+    assert row.rstrip().endswith("1 of 1")
     conn = db.connect(tmp_path / "out" / "lb.sqlite", create=False)
     assert db.counts(conn) == {"models": 1, "runs": 1, "tasks": 1, "scores": 1, "cells": 1}
     table = pd.read_csv(tmp_path / "out" / "leaderboard.csv")

@@ -82,10 +82,24 @@ def run(args) -> int:
         opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
         run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
         calls = backend.calls
-    for task, score in stats.scores.items():
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in score.items()
-                          if k != "n_items" and not k.startswith(("acc_bin", "accuracy[")))
-        print(f"{task:36s} n={int(score['n_items']):5d}  {shown}")
+    print_scores(run_dir.path, sorted(stats.scores))
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
+    from leaderboards.answers import extraction_warnings
+
+    for line in extraction_warnings(run_dir, stats.scores):
+        print(line, file=sys.stderr)
     return 0
+
+
+def print_scores(run_path, tasks) -> None:
+    """The run's scores with their 95% intervals (the leaderboard's own computation)."""
+    from harness.runstore import RunDir
+    from leaderboards.leaderboard import build, model_label
+    from leaderboards.summary import format_rows, model_rows
+
+    if not tasks:
+        return
+    table = build([run_path], n_boot=200)
+    label = model_label(RunDir(run_path).read_metadata())
+    print(format_rows(model_rows(table, label), with_rank=False))

@@ -444,8 +444,25 @@ def run(args) -> int:
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
     _report(db.ingest(db_path, run_dir.path))
     regenerate(db_path, args.csv_dir, args.site, args.no_site)
+    print_standing(db_path, name)
     print(f"submitted in {time.perf_counter() - t0:.1f}s")
     return 0
+
+
+def print_standing(db_path: Path, label: str) -> None:
+    """The submitted model's scores and ranks on the leaderboard it joined."""
+    from leaderboards import db
+    from leaderboards.summary import format_rows, model_rows
+
+    conn = db.connect(db_path, create=False)
+    try:
+        table = db.tables(conn).get("all")
+    finally:
+        conn.close()
+    rows = model_rows(table, label) if table is not None else []
+    if rows:
+        print(f"{label} on the leaderboard:")
+        print(format_rows(rows, with_rank=True))
 
 
 def run_ingest(args) -> int:

@@ -24,12 +24,9 @@ from harness.spec import TaskSpec
 from harness.types import Item, stable_hash
 
 PREFIX = "genrank_"
-ROOT = Path(__file__).resolve().parent.parent.parent
-UTILS = f'''"""Written by `genrank export-lm-eval`: scoring with genrank's verifiers."""
-import sys
-
-sys.path.insert(0, {str(ROOT)!r})
-from harness.interop.lm_eval import process_results  # noqa: E402,F401
+# The installed genrank scores (`pip install genrank`): no checkout path is baked into the export.
+UTILS = '''"""Written by `genrank export-lm-eval`: scoring with genrank's verifiers."""
+from harness.interop.lm_eval import process_results  # noqa: F401
 '''
 
 
@@ -81,9 +78,21 @@ def _doc(spec: TaskSpec, item: Item, prompt: str) -> dict[str, Any]:
            "meta": json.dumps(item.meta, default=str)}
     if spec.output_type == "multiple_choice":
         choices = [str(c) for c in item.fields["choices"]]
-        doc.update(choices=choices,
-                   gold_index=choices.index(item.target) if item.target in choices else 0)
+        doc.update(choices=choices, gold_index=gold_index(spec, item, choices))
     return doc
+
+
+def gold_index(spec: TaskSpec, item: Item, choices: list[str]) -> int:
+    """lm-eval's ``doc_to_target`` for a choice: the target as an option label (ARC's "A",
+    WinoGrande's "1"), else as an option text. Never a silent 0: an unmappable target stops."""
+    target = str(item.target)
+    labels = [str(x) for x in item.fields.get("labels") or []]
+    if len(labels) == len(choices) and target in labels:
+        return labels.index(target)
+    if target in choices:
+        return choices.index(target)
+    raise GenrankError(f"target {target!r} is neither an option label {labels} nor an option text",
+                       task=spec.name, field=f"item {item.id}: target")
 
 
 def _item(doc: dict[str, Any]) -> Item:

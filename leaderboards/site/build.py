@@ -28,6 +28,7 @@ from harness.runs import slug
 from harness.runstore import dir_mode
 from harness.types import stable_hash
 from leaderboards import db
+from leaderboards.site import items as item_pages
 from leaderboards.site import svg
 
 ALPHA = 0.05
@@ -39,7 +40,7 @@ MIN_SHARED = 10
 #: written into every site genrank builds; only a folder holding it is ever replaced
 MARKER = ".genrank-site"
 #: everything a site holds at its top level (a leftover temp folder with more is not ours)
-SITE_ENTRIES = {"index.html", "models", "tasks", MARKER}
+SITE_ENTRIES = {"index.html", "models", "tasks", "items", "csv", MARKER}
 #: control characters (tab and newline kept) and bidi overrides/isolates: a model name
 #: must not reorder or hide the text around it on the page
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
@@ -249,7 +250,86 @@ def _env():
                                                           math.isnan(v)) else repr(float(v))
     env.filters["pval"] = lambda p: "<0.0001" if p < 1e-4 else f"{p:.3g}"
     env.globals["page"] = page_name
+    env.globals["item_page"] = item_pages.item_page
     return env
+
+
+def models_info(runs: dict[str, list[dict]]) -> dict[str, dict]:
+    """Per leaderboard row: parameter count (when the run recorded it) and first submission."""
+    out = {}
+    for label, label_runs in runs.items():
+        params = next((r["metadata"].get("model", {}).get("n_parameters") for r in label_runs
+                       if r["metadata"].get("model", {}).get("n_parameters")), None)
+        out[label] = {"params": params, "params_text": _si(params),
+                      "submitted": min((r["ingested"] or "")[:10] for r in label_runs)}
+    return out
+
+
+def _si(n) -> str:
+    if not n:
+        return ""
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(int(n))
+
+
+LOCAL = "(local path, not published)"
+
+
+def public_metadata(value):
+    """Run metadata as shown on the site: every local file-system path replaced."""
+    if isinstance(value, dict):
+        return {k: LOCAL if isinstance(v, str) and (k == "path" or k.endswith(("_path", "_file")))
+                and v else public_metadata(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [public_metadata(v) for v in value]
+    return value
+
+
+def task_info(col: "Column", runs: dict[str, list[dict]]) -> dict:
+    """What the runs recorded about a column's task: description, upstream, generation..."""
+    for label in col.cells:
+        for r in runs.get(label, []):
+            t = r["metadata"].get("tasks", {}).get(col.task["name"])
+            if t and t.get("spec_hash") == col.task["spec_hash"]:
+                return t
+    return {}
+
+
+def example_prompt(conn: sqlite3.Connection, col: "Column") -> str | None:
+    if item_pages.is_private(col.task):
+        return None
+    for label in col.cells:
+        df = item_pages.first_run_records(conn, label, col.task["id"])
+        if df is not None and len(df):
+            return str(df["prompt"].iloc[0])
+    return None
+
+
+def write_item_pages(conn: sqlite3.Connection, cols: dict[str, "Column"], write
+                     ) -> dict[tuple[str, str], str]:
+    """Every (row, column) answer page; returns the links the leaderboard cells use."""
+    links = {}
+    for key, col in cols.items():
+        if item_pages.is_private(col.task):
+            continue
+        for label in col.cells:
+            df = item_pages.first_run_records(conn, label, col.task["id"])
+            if df is None:
+                continue
+            rows = item_pages.item_rows(df)
+            chunks = item_pages.pages(rows)
+            note = "its run with the lowest seed" if col.cells[label].get("n_seeds", 1) > 1 else "its run"
+            for number, chunk in enumerate(chunks, 1):
+                rel = item_pages.item_page(label, key, number)
+                write(rel, "items.html.j2", rel.count("/"), label=label, key=key, rows=chunk,
+                      number=number, n_pages=len(chunks), n_items=len(rows),
+                      n_wrong=sum(r["score"] < 1 for r in rows),
+                      n_unparsed=sum(r["unparsed"] for r in rows), run_note=note,
+                      title=f"{label} on {key}")
+            links[(label, key)] = item_pages.item_page(label, key)
+    return links
 
 
 def _runs(conn: sqlite3.Connection) -> dict[str, list[dict]]:
@@ -269,14 +349,6 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
     ``out`` is replaced only if it is empty or a site genrank built (:func:`check_target`).
     """
     out = check_target(out)
-    signature = db.signature(conn)
-    env = _env()
-    cols = _columns(conn)
-    tabs = db.tables(conn)
-    runs = _runs(conn)
-    tau = concordance(cols)
-    suites = [s for s in tabs if s != "all"]
-    counts = db.counts(conn)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.parent / f".{out.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per site folder
@@ -285,14 +357,20 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
                                                 stale.name)
                     and {p.name for p in stale.iterdir()} <= SITE_ENTRIES):
                 shutil.rmtree(stale, ignore_errors=True)
-        _write_site(out, env, signature, cols, tabs, runs, tau, suites, counts)
+        _write_site(conn, out)
     return out / "index.html"
 
 
-def _write_site(out: Path, env, signature: str, cols: dict[str, Column],
-                tabs: dict[str, pd.DataFrame], runs: dict[str, list[dict]], tau: pd.DataFrame,
-                suites: list[str], counts: dict[str, int]) -> None:
+def _write_site(conn: sqlite3.Connection, out: Path) -> None:
     """Render every page into a temp folder beside ``out``, then swap it in."""
+    signature = db.signature(conn)
+    env = _env()
+    cols = _columns(conn)
+    tabs = db.tables(conn)
+    runs = _runs(conn)
+    tau = concordance(cols)
+    suites = [s for s in tabs if s != "all"]
+    counts = db.counts(conn)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
     try:
         os.chmod(tmp, dir_mode())  # readable like any build output (mkdtemp makes it 0700)
@@ -303,19 +381,23 @@ def _write_site(out: Path, env, signature: str, cols: dict[str, Column],
                             encoding="utf-8")
 
         sections = []
+        (tmp / "csv").mkdir()
         for suite in suites:
             table = tabs[suite]
             keys = [c[:-len(":score")] for c in table.columns if c.endswith(":score")]
-            sections.append({"suite": suite, "columns": keys, "rows": table.to_dict("records")})
+            table.to_csv(tmp / "csv" / f"{slug(suite)}.csv", index=False)
+            sections.append({"suite": suite, "columns": keys, "rows": table.to_dict("records"),
+                             "csv": f"csv/{slug(suite)}.csv"})
+        links = write_item_pages(conn, cols, write)
         write("index.html", "index.html.j2", 0, sections=sections, cols=cols, counts=counts,
-              title="genrank leaderboard")
+              title="genrank leaderboard", models_info=models_info(runs), item_links=links)
         for label, label_runs in runs.items():
             scored = [k for k, c in cols.items() if label in c.cells]
             curves = {k: easy_to_hard(cols[k], label) for k in scored}
             write(page_name("models", label), "model.html.j2", 1, label=label, runs=label_runs,
-                  keys=scored, cols=cols, curves=curves, title=label,
-                  meta_json={r["id"]: json.dumps(r["metadata"], indent=2, sort_keys=True)
-                             for r in label_runs})
+                  keys=scored, cols=cols, curves=curves, title=label, item_links=links,
+                  meta_json={r["id"]: json.dumps(public_metadata(r["metadata"]), indent=2,
+                                                 sort_keys=True) for r in label_runs})
         for key, col in cols.items():
             rows = tau[(tau["a"] == key) | (tau["b"] == key)] if len(tau) else tau
             taus = sorted(({"other": r["b"] if r["a"] == key else r["a"], "n": int(r["n"]),
@@ -323,7 +405,8 @@ def _write_site(out: Path, env, signature: str, cols: dict[str, Column],
                           key=lambda d: (math.isnan(d["tau"]), -(d["tau"] if not math.isnan(
                               d["tau"]) else 0), d["other"]))
             write(page_name("tasks", key), "task.html.j2", 1, col=col, taus=taus,
-                  charts=difficulty_charts(col), title=key)
+                  charts=difficulty_charts(col), title=key, info=task_info(col, runs),
+                  example=example_prompt(conn, col), item_links=links)
         (tmp / MARKER).write_text(json.dumps({"generator": "genrank", "signature": signature},
                                              sort_keys=True) + "\n")
         old = out.with_name(f".{out.name}.old-{tmp.name[-8:]}")

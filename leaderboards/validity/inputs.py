@@ -22,8 +22,9 @@ class Inputs:
 def leaderboard_csv_to_wide(df: pd.DataFrame) -> pd.DataFrame:
     """A ``genrank leaderboard`` CSV (``task:score``, ``task:rank`` columns) -> wide, larger better.
 
-    The CSV keeps raw scores; a task whose rank 1 holds its lowest score is lower-is-better and
-    is negated, so ranks and agreement read the same way for every column.
+    The CSV keeps raw scores; a lower-is-better task (its ``:higher_is_better`` column; in CSVs
+    written before that column, a task whose rank 1 holds its lowest score) is negated, so ranks
+    and agreement read the same way for every column.
     """
     df = df.set_index("model")
     wide = {}
@@ -31,7 +32,13 @@ def leaderboard_csv_to_wide(df: pd.DataFrame) -> pd.DataFrame:
         task = col[: -len(":score")]
         s = pd.to_numeric(df[col], errors="coerce")
         rank = df.get(f"{task}:rank")
-        if rank is not None and s.notna().sum() > 1 and s[rank == rank.min()].min() == s.min():
+        stated = df.get(f"{task}:higher_is_better")
+        if stated is not None and stated.notna().any():
+            lower = str(stated.dropna().iloc[0]).strip().lower() in ("false", "0")
+        else:
+            lower = rank is not None and s.notna().sum() > 1 and \
+                s[rank == rank.min()].min() == s.min()
+        if lower:
             s = -s
         wide[task] = s
     return pd.DataFrame(wide)
