@@ -15,7 +15,8 @@ compares every result file with the reference:
 
     python benchmarks/kill_resume.py --trials 10 --limit 24       # about 10-15 minutes on 2 cores
 
-Prints a table: family, trials, kills that landed mid-command, held (identical), failed.
+Prints a table: family, trials, kills that landed mid-command (and how many of those after
+the command had begun writing), held (identical), failed.
 """
 
 from __future__ import annotations
@@ -121,8 +122,32 @@ def compare_csvs(a: Path, b: Path) -> list[str]:
 
 # -- families -------------------------------------------------------------------------------
 
+def _journal_lines(runs: Path) -> int:
+    return sum(p.read_bytes().count(b"\n") for p in runs.glob("*/journal/*.jsonl"))
+
+
+def _db_scores(path: Path) -> int:
+    if not path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(path)
+        n = conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+        conn.close()
+        return int(n)
+    except sqlite3.Error:
+        return 0
+
+
+def _site_state(t: Path) -> list[str]:
+    return ["site temp folder"] * any(t.glob(".site-*")) + ["site"] * (t / "site").exists()
+
+
 class Family:
     name = ""
+
+    def progress(self, t: Path) -> str:
+        """What the killed command had written (empty: killed before its first write)."""
+        return ""
 
     def __init__(self, work: Path, ckpt: Path, limit: int) -> None:
         self.work, self.ckpt, self.limit = work, ckpt, limit
@@ -148,6 +173,10 @@ class Run(Family):
     def compare(self, t, ref):
         return compare_runs(t / "runs", ref / "runs")
 
+    def progress(self, t):
+        n = _journal_lines(t / "runs")
+        return f"{n} items journaled" if n else ""
+
 
 class Ingest(Family):
     name = "ingest"
@@ -161,6 +190,11 @@ class Ingest(Family):
         if db_rows(t / "lb.sqlite") != db_rows(ref / "lb.sqlite"):
             diffs.append("database rows differ")
         return diffs
+
+    def progress(self, t):
+        parts = [f"{_db_scores(t / 'lb.sqlite')} scores in db"] if (t / "lb.sqlite").exists() else []
+        parts += ["csv"] * any(t.glob("*.csv")) + _site_state(t)
+        return ", ".join(parts)
 
 
 class Site(Family):
@@ -177,6 +211,9 @@ class Site(Family):
     def compare(self, t, ref):
         return compare_site(t / "site", ref / "site") + compare_csvs(t / "csv", ref / "csv")
 
+    def progress(self, t):
+        return ", ".join(["csv"] * any((t / "csv").glob("*.csv")) + _site_state(t))
+
 
 class Submit(Family):
     name = "submit"
@@ -186,6 +223,14 @@ class Submit(Family):
                 str(self.limit), "--max-new-tokens", "12", "--batch-size", "1", "--device",
                 "cpu", "--db", str(t / "lb.sqlite"), "-o", str(t / "runs"),
                 "--site", str(t / "site")]
+
+    def progress(self, t):
+        n = _journal_lines(t / "runs")
+        parts = [f"{n} items journaled"] if n else []
+        if (t / "lb.sqlite").exists():
+            parts.append(f"{_db_scores(t / 'lb.sqlite')} scores in db")
+        parts += ["csv"] * any(t.glob("*.csv")) + _site_state(t)
+        return ", ".join(parts)
 
     def compare(self, t, ref):
         diffs = compare_runs(t / "runs", ref / "runs") + compare_csvs(t, ref)
@@ -229,15 +274,17 @@ def family_trials(fam: Family, trials: int, rng: random.Random) -> dict:
     if rc != 0:
         raise SystemExit(f"{fam.name}: the uninterrupted reference failed:\n{out}")
     t.rename(ref)
-    res = {"family": fam.name, "tried": 0, "killed": 0, "held": 0, "failures": [],
-           "seconds": round(duration, 1)}
+    res = {"family": fam.name, "tried": 0, "killed": 0, "after_write": 0, "held": 0,
+           "failures": [], "seconds": round(duration, 1), "trials": []}
     for i in range(trials):
         shutil.rmtree(t, ignore_errors=True)
         fam.prepare(t)
         at = rng.uniform(0.05, 0.95) * duration
         rc, _ = genrank(fam.argv(t), t, kill_after=at)
+        state = fam.progress(t) if rc == -9 else "finished before the kill"
         res["tried"] += 1
         res["killed"] += rc == -9
+        res["after_write"] += rc == -9 and bool(state)
         rc, out = genrank(fam.argv(t), t)
         diffs = [f"rerun exit {rc}: {out.strip().splitlines()[-1:]}"] if rc != 0 else \
             fam.compare(t, ref)
@@ -246,8 +293,10 @@ def family_trials(fam: Family, trials: int, rng: random.Random) -> dict:
             shutil.copytree(t, fam.work / f"failed-{fam.name}-{i}")
         else:
             res["held"] += 1
-        print(f"  {fam.name} trial {i}: kill at {at:.2f}s of {duration:.1f}s -> "
-              f"{'held' if not diffs else diffs}", flush=True)
+        res["trials"].append({"kill_at_s": round(at, 2), "state": state, "held": not diffs})
+        print(f"  {fam.name} trial {i}: kill at {at:.2f}s of {duration:.1f}s "
+              f"[{state or 'nothing written yet'}] -> {'held' if not diffs else diffs}",
+              flush=True)
     shutil.rmtree(t, ignore_errors=True)
     return res
 
@@ -284,11 +333,12 @@ def main() -> None:
     for name in wanted:
         print(f"{name}:", flush=True)
         results.append(family_trials(families[name](work, ckpt, args.limit), args.trials, rng))
-    print("\n| family | tried | killed mid-command | held (byte-identical) | failed | T (s) |")
-    print("|---|---|---|---|---|---|")
+    print("\n| family | tried | killed mid-command | of which after its first write | "
+          "held (byte-identical) | failed | T (s) |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['family']} | {r['tried']} | {r['killed']} | {r['held']} | "
-              f"{len(r['failures'])} | {r['seconds']} |")
+        print(f"| {r['family']} | {r['tried']} | {r['killed']} | {r['after_write']} | "
+              f"{r['held']} | {len(r['failures'])} | {r['seconds']} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     if not args.work and not any(r["failures"] for r in results):
