@@ -77,7 +77,8 @@ def compare_runs(a: Path, b: Path) -> list[str]:
     for pattern in ("*/records/*.parquet", "*/journal/*.jsonl", "*/scores.json"):
         fa, fb = _files(a, pattern), _files(b, pattern)
         if fa != fb:
-            diffs.append(f"{pattern}: {sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))}")
+            bad = sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
+            diffs.append(f"{pattern}: {bad}")
     runs_a = sorted(p.parent for p in a.glob("*/metadata.json"))
     runs_b = sorted(p.parent for p in b.glob("*/metadata.json"))
     if [p.name for p in runs_a] != [p.name for p in runs_b]:
@@ -192,7 +193,8 @@ class Ingest(Family):
         return diffs
 
     def progress(self, t):
-        parts = [f"{_db_scores(t / 'lb.sqlite')} scores in db"] if (t / "lb.sqlite").exists() else []
+        db_path = t / "lb.sqlite"
+        parts = [f"{_db_scores(db_path)} scores in db"] if db_path.exists() else []
         parts += ["csv"] * any(t.glob("*.csv")) + _site_state(t)
         return ", ".join(parts)
 

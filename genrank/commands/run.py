@@ -30,8 +30,10 @@ def register(sub) -> None:
                    help="split items into N shards, each with its own backend (default: 1)")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="run shards as local processes or as Ray tasks (default: local)")
-    p.add_argument("--tensor-parallel-size", type=positive_int, default=1, help="vllm: GPUs per model")
-    p.add_argument("--max-model-len", type=positive_int, help="vllm: context length to allocate for")
+    p.add_argument("--tensor-parallel-size", type=positive_int, default=1,
+                   help="vllm: GPUs per model")
+    p.add_argument("--max-model-len", type=positive_int,
+                   help="vllm: context length to allocate for")
     p.add_argument("--concurrency", type=positive_int, default=8,
                    help="openai: requests in flight at once (default: 8)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
