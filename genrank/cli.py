@@ -7,6 +7,7 @@ command functions, so ``genrank tasks`` answers in well under a second.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
@@ -14,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from genrank.options import Parser
+from genrank.commands.options import Parser
 from harness.errors import GenrankError
 
 COMMANDS = [
@@ -27,17 +28,48 @@ COMMANDS = [
     "genrank.commands.leaderboard",
     "genrank.commands.validity",
     "genrank.commands.view",
+    "genrank.commands.report",
 ]
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's default in --help (unless its text already says it); examples in the
+    epilog keep their line breaks."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" not in text.lower() and action.option_strings
+                and action.default not in (None, False, [], argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="genrank", description=__doc__.splitlines()[0])
+    parser = Parser(prog="genrank", description=__doc__.splitlines()[0],
+                    formatter_class=HelpFormatter)
     from harness import __version__
     parser.add_argument("--version", action="version", version=f"genrank {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
+    for command, p in sub.choices.items():
+        p.formatter_class = HelpFormatter
+        if not p.epilog and command in EXAMPLES:
+            p.epilog = "example:\n  " + EXAMPLES[command]
     return parser
+
+
+#: one example per subcommand that does not write its own epilog
+EXAMPLES = {
+    "tasks": "genrank tasks --suite compositional",
+    "leaderboard": "genrank leaderboard runs/ -o leaderboard.csv",
+    "validity": "genrank validity runs/ -o report/",
+    "site": "genrank site -o site/",
+    "submit": "genrank submit path/to/checkpoint --model-name my-model --suite compositional",
+    "ingest": "genrank ingest runs/",
+    "export-lm-eval": "genrank export-lm-eval lm_eval_tasks/ --task scan_simple",
+    "import-lm-eval": "genrank import-lm-eval lm_eval_out/ -o runs/",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pandas as pd
@@ -147,13 +147,29 @@ def prediction_files(spec: TaskSpec, path: str | Path, seed: int | None = None
     return found
 
 
+def rows_for_items(spec: TaskSpec, frame: pd.DataFrame, items: list[Item]) -> pd.DataFrame:
+    """The rows that predict these items (the first N of a task under ``--limit``): by item
+    id, else by input text, each input as often as the items carry it."""
+    if "item_id" in frame.columns:
+        return frame[frame["item_id"].astype(str).isin({it.id for it in items})]
+    left = Counter(str(it.fields.get("input", "")).strip() for it in items)
+    keep = []
+    for src in frame["source"].astype(str).str.strip():
+        keep.append(left[src] > 0)
+        left[src] -= keep[-1]
+    return frame[keep]
+
+
 def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "runs", *,
                       model_name: str | None = None, seed: int | None = None,
-                      progress: bool = False) -> list[RunDir]:
-    """Score a predictions file for one task; one run directory per (model, variant, seed)."""
+                      progress: bool = False, limit: int | None = None) -> list[RunDir]:
+    """Score a predictions file for one task; one run directory per (model, variant, seed).
+    With ``limit``, only the task's first ``limit`` items (as `genrank run --limit` does)."""
     path = Path(path)
-    items = load_items(spec)
+    items = load_items(spec, limit)
     frame = read_predictions(spec, path)
+    if limit is not None:
+        frame = rows_for_items(spec, frame, items)
     groups = [(g, rows, match_items(spec, rows, items, path))
               for g, rows in _groups(frame, model_name, seed)]  # all checked before writing
     verifier = registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
@@ -179,6 +195,6 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
                            variant=variant)
             finish_task(run, spec, records, {
                 "predictions_file": str(path), "predictions_sha256": source_hash,
-                "verifier": verifier.describe()})
+                "verifier": verifier.describe(), "limit": len(matched)})
         runs.append(run)
     return runs

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness import registry
-from harness.backends.base import Backend
+from harness.backends.base import Backend, FailedOutput
 from harness.cache import GenerationCache, cache_key
 from harness.errors import DataMissing, GenrankError
 from harness.items import load_items, render_prompts
@@ -33,7 +33,11 @@ class RunOptions:
     seed: int | None = None
     chunk: int = 64  # items generated between journal flushes
     progress: bool = True
+    progress_lines: bool = False  # not a terminal: a progress line every 30 s / 10 % instead
     skip_missing_data: bool = False
+    num_fewshot: int | None = None          # lm-eval's --num_fewshot: exemplars per prompt
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)  # GenerationConfig overrides
+    system_instruction: str | None = None
 
 
 @dataclass
@@ -64,13 +68,28 @@ def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
         changes["max_new_tokens"] = opts.max_new_tokens
     if opts.seed is not None:
         changes["seed"] = opts.seed
+    if opts.system_instruction is not None:
+        changes["system_instruction"] = opts.system_instruction
+    changes.update(opts.gen_kwargs)
     return dataclasses.replace(spec.generation, **changes)
+
+
+def with_fewshot(spec: TaskSpec, k: int | None) -> TaskSpec:
+    """The task with ``k`` exemplars per prompt (a variant: its own spec hash)."""
+    if k is None or (spec.fewshot or {}).get("k", 0) == k:
+        return spec
+    if k > 0 and not spec.fewshot:
+        raise GenrankError("the task declares no few-shot source, so --num-fewshot cannot add "
+                           "exemplars", file=spec.file, task=spec.name, field="fewshot")
+    fewshot = {**(spec.fewshot or {}), "k": k}
+    return dataclasses.replace(spec, fewshot=fewshot, raw={**spec.raw, "fewshot": fewshot})
 
 
 def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
     """Load and check every task first: bad input stops here, before the model loads."""
     plans = []
     for spec in specs:
+        spec = with_fewshot(spec, opts.num_fewshot)
         validate(spec)
         try:
             items = load_items(spec, opts.limit)
@@ -105,7 +124,9 @@ def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[
             new = [_choose(backend, prompts[i], items[i]) for i in miss]
         else:
             new = backend.generate([prompts[i] for i in miss], cfg)
-        cache.put_many((keys[i], out) for i, out in zip(miss, new))
+        # a failed request is recorded as failed, never cached: a later run asks again
+        cache.put_many((keys[i], out) for i, out in zip(miss, new)
+                       if not isinstance(out, FailedOutput))
         hits.update({keys[i]: out for i, out in zip(miss, new)})
     return [hits[k] for k in keys], len(miss)
 
@@ -141,15 +162,20 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         records = [{**make_record(spec.name, spec.spec_hash, it, p, o, s),
                     "config_hash": config_hash}
                    for it, p, o, s in zip(items, prompts, outputs, scores)]
+        for rec, out in zip(records, outputs):
+            if isinstance(out, FailedOutput):
+                rec["detail"] = {**(rec["detail"] or {}), "failed": out.error}
         run.append_journal(spec.name, records)
         done.update({r["item_id"]: r for r in records})
         if bar is not None:
             bar.update(len(idx))
-    records = [{k: v for k, v in done[it.id].items() if k != "config_hash"}
-               for it in plan_.items]
+    # items finished earlier under the same settings stay: a smaller --limit never shrinks
+    # what the run directory already holds
+    ids = [it.id for it in plan_.items] + [k for k in done if k not in wanted]
+    records = [{k: v for k, v in done[i].items() if k != "config_hash"} for i in ids]
     return finish_task(run, spec, records, {
         "generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
-        "fewshot": spec.fewshot, "limit": len(plan_.items), "config_hash": config_hash})
+        "fewshot": spec.fewshot, "limit": len(ids), "config_hash": config_hash})
 
 
 def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
@@ -170,8 +196,13 @@ def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOpt
     stats, start = RunStats(), time.perf_counter()
     cache = GenerationCache()
     total = sum(len(p.items) for p in plans)
-    with tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
-              dynamic_ncols=True) as bar:
+    if opts.progress_lines and not opts.progress:
+        from harness.progress import LineProgress
+        bar_ctx = LineProgress(total)
+    else:
+        bar_ctx = tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
+                       dynamic_ncols=True)
+    with bar_ctx as bar:
         for p in plans:
             bar.set_postfix_str(p.spec.name)
             stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk)
@@ -181,6 +212,7 @@ def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOpt
     meta.setdefault("history", []).append({
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
         "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
-        "tasks": [p.spec.name for p in plans]})
+        "tasks": [p.spec.name for p in plans],
+        **(backend.run_stats() if hasattr(backend, "run_stats") else {})})
     run.write_metadata(meta)
     return run, stats

@@ -1,40 +1,36 @@
-"""Run untrusted (model-generated) programs so that they cannot touch the host.
+"""Run untrusted (model-generated) programs so that they cannot see or touch the host.
 
-Every run is a separate process tree started through a small bootstrap
-(``_BOOT``, run with ``python -I -S``) that, depending on what the machine allows:
+Isolation comes from bubblewrap (``bwrap``), not from code of ours. Levels, strongest
+first (``isolation_report()`` names them and the active one):
 
-* ``root`` mode (we are root): unshares mount, network and PID namespaces, mounts
-  a size-limited private tmpfs on ``/tmp`` (the run's only writable place,
-  ``/tmp/work``), masks the other world-writable directories with empty read-only
-  tmpfs, mounts a fresh ``/proc``, then runs the program under a never-used uid
-  (so RLIMIT_NPROC counts only this run's processes, files of the host are read-only
-  to it, and it cannot signal host processes).
-* ``userns`` mode (unprivileged user namespaces allowed): the same namespaces, but the
-  program keeps the caller's uid (no per-run process count; files the caller can
-  write stay writable outside the mount masks).
-* ``socket`` mode (neither): plain rlimited child; the network is blocked only at
-  the Python socket level (bypassable by native code), files are not masked. As root
-  it still runs the program under a never-used uid (host files read-only to it, and
-  it can signal none of the host's processes).
+1. ``bwrap-cgroup``: a fresh root holding only the interpreter, its standard library and
+   the shared libraries they load (read-only) and a size-capped tmpfs ``/tmp`` (the only
+   writable place); new user, PID, network, IPC, UTS and cgroup namespaces; a new session;
+   death with the caller; a seccomp filter (built by libseccomp) refusing namespace
+   creation, ptrace and cross-process memory access, mounts, keyrings, bpf,
+   perf_event_open, io_uring, memfd_create, System V shared memory and message queues;
+   and a memory + process-count cgroup per box (needs a writable cgroup v1 ``memory`` and
+   ``pids`` hierarchy or cgroup v2 with both controllers, e.g. as root).
+2. ``bwrap-rlimit``: the same without the cgroup: memory by RLIMIT_AS per process (the
+   filter's memfd/shm refusal closes the ways around it), processes by RLIMIT_NPROC.
+3. none: generated code is refused (``IsolationUnavailable``) unless the user passed
+   ``--unsafe-code``; then ``unsafe``: a plain rlimited child in a temp dir that sees
+   the whole host.
 
-One box serves many runs of the same program (``run_python_tests``): the namespaces
-and mounts are set up once, then its init forks the program once per test case with
-fresh limits, a fresh ``/tmp`` tmpfs, and everything the previous case left running
-killed first; test inputs and outputs travel as file descriptors, never through the
-box's memory. That keeps the isolation of one box per run at a fraction of its cost
-(Python start-up, ctypes, namespace set-up are paid once per program, not per test).
-
-Limits in every mode: CPU time (RLIMIT_CPU), wall time (killed by the caller; the
-deadline is extended while the program keeps using CPU on a loaded machine, so CPU
-time, not machine load, decides time limits),
-address space (RLIMIT_AS), file size (RLIMIT_FSIZE, also caps stdout/stderr, which
-go to anonymous files, never to the caller's memory), no core dumps, and a scrubbed
-environment. When the program's first process exits, init kills everything else in
-the box (PID namespace) or the program's process group (socket mode).
+One box serves many runs of the same program (``run_python_tests``): the box is set up
+once, then its init (the bootstrap ``_BOOT``, PID 1 of the box) forks the program once
+per test case with fresh limits, an emptied ``/tmp`` and everything the previous case
+left running killed first; test inputs and outputs travel as file descriptors, never
+through the box's memory. Limits: CPU time (RLIMIT_CPU), wall time (killed by the
+caller; extended while a single-process program keeps using CPU on a loaded machine, so
+CPU time, not machine load, decides; never past twice the limit), memory, file size
+(RLIMIT_FSIZE, also capping stdout/stderr, which go to anonymous files), process count,
+no core dumps, a scrubbed environment.
 """
 
 from __future__ import annotations
 
+import json
 import marshal
 import os
 import select
@@ -49,13 +45,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Sequence
 
-MODES = ("root", "userns", "socket")
+from harness.errors import GenrankError
+
+LEVELS = ("bwrap-cgroup", "bwrap-rlimit")  # isolating levels, strongest first
+MODES = LEVELS + ("unsafe",)
+UNSAFE_ENV = "GENRANK_UNSAFE_CODE"  # set by --unsafe-code (inherited by shard processes)
 # Verdicts a run can end with; everything but "ok" means the output is not judged.
 VERDICTS = ("ok", "runtime_error", "time_limit", "wall_time_limit", "memory_limit",
             "output_limit", "sandbox_error")
-_UID_BASE = 0x10000000  # per-run uids: never in /etc/passwd, below 2**31
+_BOX_UID = 1000  # the program's uid inside the box (mapped to the caller's outside)
+_INIT_MB = 64    # headroom for the box's init in the cgroup memory limit
+
+
+class IsolationUnavailable(GenrankError):
+    """No level that hides the host file system works here, and --unsafe-code is off."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,9 @@ class Limits:
     cpu_s: float = 10.0
     wall_s: float = 20.0
     memory_mb: int = 512
-    nproc: int = 16          # tasks (processes + threads) of the run's uid
+    nproc: int = 16          # tasks (processes + threads) of a box
     fsize_mb: int = 16       # any file the run writes, stdout/stderr included
-    tmpfs_mb: int = 32       # size of the private /tmp (root/userns modes)
+    tmpfs_mb: int = 32       # size of the box's /tmp
 
 
 @dataclass
@@ -89,272 +95,255 @@ class RunResult:
         return d
 
 
-# The bootstrap runs as the child of the caller with a scrubbed environment. It reads
-# its config from fd argv[1] (marshal: built in, importing json would cost tens of ms),
-# sets the box up once (namespaces, mounts), and then, as the box's init, runs one test
-# case per request on the control socket fd argv[2]: each request carries the case's
-# stdin/stdout/stderr as file descriptors (SCM_RIGHTS), so test data never passes
-# through the box's memory (a forked program could read it there); init forks the
-# program with fresh limits, waits, kills whatever it left behind, resets /tmp and
-# replies with the status. EOF on the socket ends the box.
-_BOOT = r"""
-import marshal, os, resource, signal, sys
-import _socket
-cfg_fd, ctl_fd = int(sys.argv[1]), int(sys.argv[2])
-with os.fdopen(cfg_fd, "rb") as f:
-    cfg = marshal.loads(f.read())
-mode = cfg["mode"]
-if mode != "socket":
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the caller dies -> this run dies
-    if os.getppid() != cfg["parent"]:
-        os._exit(3)
-def check(rc, what):
-    if rc != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, what + ": " + os.strerror(e))
-def mount(src, dst, fstype, flags, data):
-    check(libc.mount(src.encode(), dst.encode(), fstype.encode() if fstype else None,
-                     ctypes.c_ulong(flags), data.encode() if data else None), "mount " + dst)
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 16384, 1 << 18
-NEWNS, NEWUSER, NEWPID, NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-work = cfg.get("workdir") or "/tmp/work"
-ctl = _socket.socket(fileno=ctl_fd)
-def run_child(cfg, work, fds):
-    try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.close(ctl_fd)
-        for i, fd in enumerate(fds):
-            os.dup2(fd, i)
-        os.closerange(3, 1 << 16)
-        lim = cfg["limits"]
-        cpu = max(1, int(-(-lim["cpu_s"] // 1)))
-        for res, val in ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
-                         (resource.RLIMIT_AS, (lim["memory_mb"] << 20,) * 2),
-                         (resource.RLIMIT_FSIZE, (lim["fsize_mb"] << 20,) * 2),
-                         (resource.RLIMIT_CORE, (0, 0)),
-                         (resource.RLIMIT_NOFILE, (256, 256))):
-            resource.setrlimit(res, val)
-        if mode == "socket":
-            os.setpgid(0, 0)  # init kills this group when the program ends
-        if cfg["uid"] is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (lim["nproc"],) * 2)
-            os.setgroups([])
-            os.setgid(cfg["uid"])
-            os.setuid(cfg["uid"])
-        os.chdir(work)
-        os.umask(0o077)
-        os.environ.clear()
-        os.environ.update(cfg["env"])
-        if mode == "socket":  # any use of _socket (import socket too) fails
-            stub = type(sys)("_socket")
-            def _blocked(name):
-                raise PermissionError(1, "network disabled by sandbox")
-            stub.__getattr__ = _blocked
-            sys.modules["_socket"] = stub
-        if cfg["inline"] is None:
-            os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])
-        sys.argv = [cfg["inline"]]
-        sys.path[:0] = [work]
-        with open(cfg["inline"]) as f:
-            code = compile(f.read(), cfg["inline"], "exec")
-    except BaseException as exc:
-        os.write(2, ("sandbox setup failed: %s\n" % exc).encode())
-        os._exit(125)
-    g = {"__name__": "__main__", "__file__": sys.argv[0], "__builtins__": __builtins__}
-    rc = 0
-    try:
-        exec(code, g)
-    except SystemExit as e:
-        if e.code is None or isinstance(e.code, int):
-            rc = e.code or 0
-        else:
-            print(e.code, file=sys.stderr)
-            rc = 1
-    except BaseException as exc:
-        g.clear()
-        rc = 1
-        try:
-            import traceback
-            traceback.print_exc()
-        except BaseException:
-            os.write(2, ("\n%s\n" % type(exc).__name__).encode())
-    th = sys.modules.get("threading")
-    if th is not None:
-        th._shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            rc = rc or 120
-    os._exit(rc)
-def site_builtins():  # -S skips site, which gives programs exit() and quit(): add them
-    import builtins
-    class Quitter:
-        def __init__(self, name):
-            self.name = name
-        def __repr__(self):
-            return "Use %s() or Ctrl-D (i.e. EOF) to exit" % self.name
-        def __call__(self, code=None):
-            try:
-                sys.stdin.close()
-            except BaseException:
-                pass
-            raise SystemExit(code)
-    for name in ("exit", "quit"):
-        if not hasattr(builtins, name):
-            setattr(builtins, name, Quitter(name))
-site_builtins()
-def fresh_workdir(first):
-    if mode == "socket":
-        if first and cfg["uid"] is not None:
-            os.chown(work, cfg["uid"], cfg["uid"])
-        if not first:
-            for root, dirs, files in os.walk(work, topdown=False):  # never follows links
-                for n in files + dirs:
-                    path = os.path.join(root, n)
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        os.rmdir(path)
-                    else:
-                        os.unlink(path)
-    else:  # a new tmpfs per test case: nothing carries over, the size cap starts afresh
-        if not first:
-            check(libc.umount2(b"/tmp", 2), "umount /tmp")  # MNT_DETACH
-        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=755" % cfg["tmpfs_mb"])
-        os.mkdir(work, 0o700)
-        if cfg["uid"] is not None:
-            os.chown(work, cfg["uid"], cfg["uid"])
-    for name, text in cfg["files"].items():
-        with open(os.path.join(work, name), "w") as f:
-            f.write(text)
-        if cfg["uid"] is not None:
-            os.chown(os.path.join(work, name), cfg["uid"], cfg["uid"])
-def recv_fds():
-    msg, anc, _, _ = ctl.recvmsg(16, _socket.CMSG_SPACE(3 * 4))
-    fds = []
-    for level, kind, data in anc:
-        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-            fds += [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True)
-                    for i in range(0, len(data) - len(data) % 4, 4)]
-    return msg, fds
-def kill_leftovers(child):
-    try:
-        if mode == "socket":
-            os.killpg(child, signal.SIGKILL)
-            if cfg["uid"] is not None and cfg["uid"] > 0:  # also any that left the group
-                killer = os.fork()
-                if killer == 0:
-                    try:
-                        os.setuid(cfg["uid"])
-                        if os.getuid() == cfg["uid"] and os.geteuid() == cfg["uid"]:
-                            os.kill(-1, signal.SIGKILL)  # as the run's uid: only its processes
-                    finally:
-                        os._exit(0)
-                os.waitpid(killer, 0)
-        elif os.getpid() == 1:  # as the PID namespace's init: every other process in the box
-            os.kill(-1, signal.SIGKILL)
-    except OSError:
-        pass
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-def serve():
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # signals from the box must not end init
-    first = True
-    while True:
-        msg, fds = recv_fds()
-        if not msg:
-            return
-        status = {"exit": None, "signal": None, "cpu": 0.0, "rss_kb": 0, "error": None}
-        try:
-            if len(fds) != 3:
-                raise OSError("expected 3 descriptors, got %d" % len(fds))
-            fresh_workdir(first)
-            first = False
-            child = os.fork()
-            if child == 0:
-                try:
-                    run_child(cfg, work, fds)
-                finally:
-                    os._exit(126)
-            while True:  # as init, reap everything; stop when the program's first process ends
-                pid, st, ru = os.wait4(-1, 0)
-                if pid == child:
-                    break
-            kill_leftovers(child)
-            status["cpu"] = ru.ru_utime + ru.ru_stime
-            status["rss_kb"] = ru.ru_maxrss
-            if os.WIFSIGNALED(st):
-                status["signal"] = os.WTERMSIG(st)
-            else:
-                status["exit"] = os.WEXITSTATUS(st)
-        except BaseException as exc:
-            status["error"] = "%s: %s" % (type(exc).__name__, exc)
-        for fd in fds:
-            os.close(fd)
-        ctl.send(marshal.dumps(status))
-try:
-    if mode in ("root", "userns"):
-        uid, gid = os.getuid(), os.getgid()
-        check(libc.unshare(NEWNS | NEWNET | NEWPID | (NEWUSER if mode == "userns" else 0)),
-              "unshare")
-        if mode == "userns":
-            with open("/proc/self/setgroups", "w") as f: f.write("deny")
-            with open("/proc/self/uid_map", "w") as f: f.write("0 %d 1" % uid)
-            with open("/proc/self/gid_map", "w") as f: f.write("0 %d 1" % gid)
-        init = os.fork()
-        if init:  # outside the PID namespace: relay init's fate to the caller
-            ctl.close()
-            _, st = os.waitpid(init, 0)
-            os._exit(0 if os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0 else 3)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: caller kills boot -> init dies
-        if os.getppid() == 1:
-            os._exit(3)
-        mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-        for d in cfg["mask"]:
-            mount("tmpfs", d, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=755")
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-    serve()
-except BaseException as exc:
-    try:
-        ctl.send(marshal.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}))
-    except OSError:
-        pass
-os._exit(0)
-"""
-
-_MASK_CANDIDATES = ("/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue",
-                    "/var/crash", "/var/mail")
-_counter = iter(range(1, 1 << 62))
-_counter_lock = threading.Lock()
+# The box's init, passed to ``python -I -S -c`` (a file of its own so that it is real,
+# linted Python; it never runs in the caller).
+_BOOT = (Path(__file__).parent / "sandbox_init.py").read_text()
 
 
-def _mask_dirs() -> list[str]:
-    """World-writable directories outside /tmp that the run must not write to."""
-    out = []
-    for d in _MASK_CANDIDATES:
+# --- what the box holds --------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _interpreter_layout(python: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """(real executable, its isolated sys.path dirs, the shared libraries they load)."""
+    exe = os.path.realpath(python)
+    out = subprocess.run([exe, "-I", "-S", "-c",
+                          "import sys, json; print(json.dumps(sys.path))"],
+                         capture_output=True, text=True, timeout=30, env={}, check=True)
+    dirs = tuple(p for p in json.loads(out.stdout) if os.path.isdir(p))
+    objects = [exe] + [str(f) for d in dirs for f in Path(d).glob("*.so")]
+    ldd = subprocess.run(["ldd", *objects], capture_output=True, text=True, timeout=60,
+                         env={"LC_ALL": "C"})
+    libs = set()
+    for line in ldd.stdout.splitlines():
+        part = line.split("=>")[-1].strip().split(" (")[0].strip()
+        if part.startswith("/") and os.path.exists(part):
+            libs.add(part)
+    return exe, dirs, tuple(sorted(libs))
+
+
+@lru_cache(maxsize=1)
+def _bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+# Syscalls the box refuses (EPERM): namespaces, tracing and other processes' memory,
+# mounts, keyrings, kernel interfaces, and memory that RLIMIT_AS does not count.
+_REFUSED = (
+    "unshare", "setns", "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd",
+    "kcmp", "mount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen",
+    "fsconfig", "fsmount", "fspick", "mount_setattr", "keyctl", "add_key", "request_key",
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "memfd_create", "memfd_secret", "shmget", "shmat", "msgget",
+    "mq_open", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+    "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl", "syslog",
+    "lookup_dcookie", "vhangup", "name_to_handle_at", "open_by_handle_at", "fanotify_init",
+    "sethostname", "setdomainname", "iopl", "ioperm", "settimeofday", "clock_settime",
+    "clock_adjtime", "adjtimex", "uselib", "personality")
+_NS_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000,
+             0x40000000)  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+_TIOCSTI = 0x5412
+
+
+@lru_cache(maxsize=1)
+def seccomp_program() -> bytes | None:
+    """The box's seccomp filter as BPF for ``bwrap --seccomp`` (built by libseccomp through
+    pyseccomp), or None when libseccomp is missing. Native architecture only: syscalls
+    of any other ABI (i386 ``int 0x80``, x32) kill the process."""
+    try:
+        import pyseccomp as sc
+    except (ImportError, OSError, RuntimeError, AttributeError):  # libseccomp missing
+        return None
+    eperm = sc.ERRNO(1)
+    f = sc.SyscallFilter(sc.ALLOW)
+    for name in _REFUSED:
         try:
-            if os.path.isdir(d) and not os.path.islink(d) and os.stat(d).st_mode & 0o002:
-                out.append(d)
-        except OSError:
+            f.add_rule(eperm, name)
+        except (ValueError, OSError):  # not a syscall of this architecture
             pass
-    return out
+    for flag in _NS_FLAGS:
+        f.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    f.add_rule(sc.ERRNO(38), "clone3")  # ENOSYS: its flags cannot be inspected; libc falls back
+    f.add_rule(eperm, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, _TIOCSTI))
+    with tempfile.TemporaryFile() as fh:
+        f.export_bpf(fh)
+        fh.seek(0)
+        return fh.read()
 
 
-def _next_uid() -> int:
-    with _counter_lock:
-        n = next(_counter)
-    return _UID_BASE + ((os.getpid() & 0xFFFF) << 12) + (n & 0xFFF)
+# --- cgroups -------------------------------------------------------------------------
 
+@lru_cache(maxsize=1)
+def _own_cgroup_dirs() -> dict[str, Path] | None:
+    """Writable ``memory`` and ``pids`` cgroup directories of this process (v1 or v2)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    found: dict[str, Path] = {}
+    for line in lines:
+        _, ctrls, path = line.split(":", 2)
+        for ctrl in ("memory", "pids"):
+            if ctrl in ctrls.split(","):
+                found[ctrl] = Path("/sys/fs/cgroup", ctrl, path.lstrip("/"))
+        if ctrls == "" and not found:
+            v2 = Path("/sys/fs/cgroup", path.lstrip("/"))
+            try:
+                if {"memory", "pids"} <= set(
+                        (v2 / "cgroup.subtree_control").read_text().split()):
+                    return {"memory": v2, "pids": v2}
+            except OSError:
+                pass
+    if set(found) == {"memory", "pids"} and all(os.access(d, os.W_OK) for d in found.values()):
+        _remove_stale(found)
+        return found
+    return None
+
+
+def _remove_stale(parents: dict[str, Path]) -> None:
+    """Box cgroups left by callers that were killed (named after their pid)."""
+    for parent in set(parents.values()):
+        for d in parent.glob("genrank-sbx-*-*"):
+            pid = d.name.split("-")[2]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+
+
+class _Cgroup:
+    """One box's memory + pids cgroup (v1: one directory per hierarchy; v2: one)."""
+
+    def __init__(self, parents: dict[str, Path], name: str, limits: Limits) -> None:
+        self.dirs = list(dict.fromkeys(parent / name for parent in parents.values()))
+        self.memory, v2 = parents["memory"] / name, parents["memory"] == parents["pids"]
+        mem = (limits.memory_mb + limits.tmpfs_mb + _INIT_MB) << 20
+        for d in self.dirs:
+            d.mkdir()
+        if v2:
+            settings = {"memory.max": mem, "memory.swap.max": 0, "pids.max": limits.nproc + 1}
+        else:
+            settings = {"memory.limit_in_bytes": mem, "memory.memsw.limit_in_bytes": mem,
+                        "pids.max": limits.nproc + 1}
+        for key, value in settings.items():
+            target = (self.memory if key.startswith("memory") else parents["pids"] / name) / key
+            if target.exists():
+                target.write_text(str(value))
+
+    def ooms(self) -> int:
+        """How many processes of the box the kernel killed for memory so far."""
+        for name in ("memory.events", "memory.oom_control"):
+            try:
+                for line in (self.memory / name).read_text().splitlines():
+                    if line.startswith("oom_kill "):
+                        return int(line.split()[1])
+            except OSError:
+                pass
+        return 0
+
+    def remove(self) -> None:
+        for d in self.dirs:
+            for _ in range(50):  # the last processes may still be exiting
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+# --- levels ----------------------------------------------------------------------------
+
+def unsafe_allowed() -> bool:
+    return os.environ.get(UNSAFE_ENV) == "1"
+
+
+def allow_unsafe_code(allowed: bool = True) -> None:
+    """What ``--unsafe-code`` does: without isolation, run generated code anyway."""
+    if allowed:
+        os.environ[UNSAFE_ENV] = "1"
+    else:
+        os.environ.pop(UNSAFE_ENV, None)
+
+
+@lru_cache(maxsize=1)
+def detect_level() -> str | None:
+    """The strongest isolating level that works here (None: none does); override with
+    GENRANK_SANDBOX_MODE (one of LEVELS; ``unsafe`` only comes from --unsafe-code)."""
+    forced = os.environ.get("GENRANK_SANDBOX_MODE")
+    if forced in LEVELS:
+        return forced
+    if _bwrap() is None or seccomp_program() is None:
+        return None
+    for level in LEVELS:
+        if level == "bwrap-cgroup" and _own_cgroup_dirs() is None:
+            continue
+        try:
+            res = Sandbox(Limits(cpu_s=5, wall_s=20), mode=level).run_python("print('ok')")
+        except (OSError, ValueError, subprocess.SubprocessError):  # e.g. no ldd
+            continue
+        if res.verdict == "ok" and res.stdout.strip() == "ok":
+            return level
+    return None
+
+
+def detect_mode() -> str:
+    """The mode generated code runs in: the detected level, else ``unsafe`` if allowed;
+    raises IsolationUnavailable otherwise."""
+    level = detect_level()
+    if level is not None:
+        return level
+    if unsafe_allowed():
+        return "unsafe"
+    why = ("bubblewrap is not installed (apt-get install bubblewrap)" if _bwrap() is None
+           else "libseccomp (libseccomp2) or pyseccomp is missing" if seccomp_program() is None
+           else "bwrap cannot start a box here (unprivileged user namespaces disabled?)")
+    raise IsolationUnavailable(
+        f"no sandbox that hides the host file system can run generated code: {why}; "
+        "pass --unsafe-code to run it without one", field="verifier")
+
+
+def isolation_report(mode: str | None = None) -> dict[str, str]:
+    """What the sandbox isolates on this machine, in words (for logs and run metadata)."""
+    level = detect_level()
+    mode = mode or (level or ("unsafe" if unsafe_allowed() else "refused"))
+    order = ("bwrap-cgroup (bubblewrap + seccomp + memory/pids cgroup) > bwrap-rlimit "
+             "(bubblewrap + seccomp + RLIMIT_AS/RLIMIT_NPROC, memfd/shm refused) > refuse "
+             "generated code (unless --unsafe-code: unsafe, a plain rlimited child that "
+             "sees the host)")
+    if mode in LEVELS:
+        files = ("fresh root: interpreter, standard library and its shared libraries "
+                 "read-only; size-capped tmpfs /tmp (emptied per case) the only writable place")
+        memory = ("cgroup memory limit per box (+ RLIMIT_AS per process)"
+                  if mode == "bwrap-cgroup"
+                  else "RLIMIT_AS per process; memfd_create and System V shm refused")
+        return {"mode": mode, "order": order, "filesystem": files, "memory": memory,
+                "namespaces": "user, PID, network, IPC, UTS, cgroup (--unshare-all)",
+                "seccomp": "refuses namespaces (unshare, setns, clone with CLONE_NEW*), ptrace "
+                           "and other processes' memory, mounts, keyrings, bpf, "
+                           "perf_event_open, io_uring, memfd_create, System V shm/msg, "
+                           "kernel administration; other ABIs killed",
+                "processes": ("pids cgroup" if mode == "bwrap-cgroup" else "RLIMIT_NPROC")
+                             + "; the box's init kills leftovers after each case",
+                "limits": "RLIMIT_CPU, RLIMIT_FSIZE (stdout/stderr too), no core, wall-time kill",
+                "environment": "scrubbed (PATH, LANG, HOME, TMPDIR only)"}
+    return {"mode": mode, "order": order,
+            "filesystem": "the whole host (unsafe)" if mode == "unsafe"
+            else "generated code is refused: no level works here",
+            "memory": "RLIMIT_AS per process", "namespaces": "none", "seccomp": "none",
+            "processes": "process group killed after each case", "limits": "rlimits",
+            "environment": "scrubbed"}
+
+
+# --- running ---------------------------------------------------------------------------
 
 class Sandbox:
-    """Runs programs in the strongest isolation mode the machine allows.
+    """Runs programs at the strongest isolation level the machine allows.
 
-    ``mode`` None picks automatically (root > userns > socket); ``python`` is the
-    interpreter used for Python programs (the current one by default).
+    ``mode`` None picks automatically (see the module docstring; raises
+    IsolationUnavailable when nothing isolates and --unsafe-code is off); ``python`` is
+    the interpreter used for Python programs (the current one by default).
     """
 
     def __init__(self, limits: Limits | None = None, *, mode: str | None = None,
@@ -363,10 +352,12 @@ class Sandbox:
         self.mode = mode or detect_mode()
         if self.mode not in MODES:
             raise ValueError(f"unknown sandbox mode {self.mode!r}")
-        self.python = python or default_python(self.mode)
+        self.python = python or sys.executable
         self.workers = workers or os.cpu_count() or 1
+        self._cgroups = _own_cgroup_dirs() if self.mode == "bwrap-cgroup" else None
+        if self.mode == "bwrap-cgroup" and self._cgroups is None:
+            raise ValueError("bwrap-cgroup mode needs writable memory and pids cgroups")
 
-    # -- runs ------------------------------------------------------------------
     def run_python(self, source: str, stdin: str = "", limits: Limits | None = None) -> RunResult:
         """Run Python source (executed in the sandboxed interpreter, as ``main.py``)."""
         return self.run_python_tests(source, [stdin], limits)[0]
@@ -377,9 +368,9 @@ class Sandbox:
         """Run one program on several inputs, one after the other, in one box.
 
         The box is set up once; each input gets a fresh fork of its init with fresh
-        limits, a fresh /tmp and none of the other runs' processes (the same isolation as
-        one box per run, at a fraction of the cost). ``keep_going(index, result)``
-        returning False skips the remaining inputs (their results are None).
+        limits, an emptied /tmp and none of the other runs' processes.
+        ``keep_going(index, result)`` returning False skips the remaining inputs (their
+        results are None).
         """
         return self._batch(files={"main.py": source}, argv=None, inline="main.py",
                            stdins=list(stdins), limits=limits or self.limits,
@@ -387,7 +378,7 @@ class Sandbox:
 
     def run(self, argv: Sequence[str], stdin: str = "", files: dict[str, str] | None = None,
             limits: Limits | None = None) -> RunResult:
-        """Execute ``argv`` (absolute program path first) inside the sandbox."""
+        """Execute ``argv`` (absolute program path first; it must exist in the box)."""
         return self._batch(files=files or {}, argv=list(argv), inline=None, stdins=[stdin],
                            limits=limits or self.limits, keep_going=None)[0]
 
@@ -417,34 +408,73 @@ class Sandbox:
         return results
 
 
+_counter = iter(range(1, 1 << 62))
+_counter_lock = threading.Lock()
+
+
+def _bwrap_argv(python: str, limits: Limits, seccomp_fd: int) -> list[str]:
+    exe, dirs, libs = _interpreter_layout(python)
+    argv = [_bwrap() or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
+            "--uid", str(_BOX_UID), "--gid", str(_BOX_UID), "--hostname", "box",
+            "--die-with-parent", "--new-session", "--as-pid-1"]
+    for path in (exe, *dirs, *libs):
+        argv += ["--ro-bind", path, path]
+    for d in dirs:  # third-party packages are not the standard library
+        if os.path.isdir(os.path.join(d, "site-packages")):
+            argv += ["--tmpfs", os.path.join(d, "site-packages"),
+                     "--remount-ro", os.path.join(d, "site-packages")]
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmpfs_mb << 20), "--perms", "0700", "--tmpfs", "/tmp",
+             "--remount-ro", "/dev", "--remount-ro", "/proc", "--remount-ro", "/",
+             "--chdir", "/tmp",
+             "--seccomp", str(seccomp_fd), "--", exe]
+    return argv
+
+
 class _Box:
-    """One started bootstrap: namespaces and mounts set up, serving test cases."""
+    """One started bootstrap (inside bwrap unless unsafe), serving test cases."""
 
     def __init__(self, sb: Sandbox, files, argv, inline, limits: Limits) -> None:
         self.mode, self.limits, self.dead = sb.mode, limits, False
-        # a never-used uid wherever we may switch to one (root, even without namespaces)
-        uid = _next_uid() if sb.mode != "userns" and os.geteuid() == 0 else None
-        self.workdir = tempfile.mkdtemp(prefix="genrank-sbx-") if sb.mode == "socket" else None
+        boxed = sb.mode != "unsafe"
+        self.workdir = None if boxed else tempfile.mkdtemp(prefix="genrank-sbx-")
+        work = self.workdir or "/tmp"
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-               "HOME": self.workdir or "/tmp/work", "TMPDIR": self.workdir or "/tmp/work",
-               "PYTHONIOENCODING": "utf-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-        cfg = {"mode": sb.mode, "uid": uid, "parent": os.getpid(), "workdir": self.workdir,
-               "files": files, "argv": argv, "inline": inline, "env": env, "mask": _mask_dirs(),
-               "tmpfs_mb": limits.tmpfs_mb, "limits": asdict(limits)}
-        cfg_r, cfg_w = os.pipe()
-        self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+               "HOME": work, "TMPDIR": work, "PYTHONIOENCODING": "utf-8",
+               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+        cfg = {"mode": sb.mode, "workdir": work, "files": files, "argv": argv,
+               "inline": inline, "env": env, "limits": asdict(limits)}
+        self.cgroup: _Cgroup | None = None
         self.proc: subprocess.Popen | None = None
         self.error = ""
+        cfg_r, cfg_w = os.pipe()
+        self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        keep = [cfg_r, theirs.fileno()]
         try:
+            if boxed:
+                filt_r, filt_w = os.pipe()
+                keep.append(filt_r)
+                os.write(filt_w, seccomp_program() or b"")  # a few hundred bytes: fits the pipe
+                os.close(filt_w)
+                cmd = _bwrap_argv(sb.python, limits, filt_r)
+                if sb._cgroups is not None:
+                    with _counter_lock:
+                        name = f"genrank-sbx-{os.getpid()}-{next(_counter)}"
+                    self.cgroup = _Cgroup(sb._cgroups, name, limits)
+                    procs = " ".join(f"'{d}/cgroup.procs'" for d in self.cgroup.dirs)
+                    cmd = ["/bin/sh", "-c", f'for f in {procs}; do echo $$ > "$f" || exit 99; '
+                           'done; exec "$@"', "sh", *cmd]
+            else:
+                cmd = [os.path.realpath(sb.python)]
             self.proc = subprocess.Popen(
-                [sb.python, "-I", "-S", "-c", _BOOT, str(cfg_r), str(theirs.fileno())],
+                [*cmd, "-I", "-S", "-c", _BOOT, str(cfg_r), str(theirs.fileno())],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(cfg_r, theirs.fileno()), env=env, cwd="/", start_new_session=True)
+                pass_fds=keep, env=env, cwd="/", start_new_session=True)
         except OSError as exc:
             self.error, self.dead = str(exc), True
         finally:
-            os.close(cfg_r)
-            theirs.close()
+            for fd in keep:
+                os.close(fd)
         try:
             if self.proc is not None:
                 _write_all(cfg_w, marshal.dumps(cfg))
@@ -459,6 +489,7 @@ class _Box:
             return RunResult("sandbox_error", None, None, "", self.error or "box is gone", 0.0,
                              0.0, mode=self.mode)
         lim = self.limits
+        ooms = self.cgroup.ooms() if self.cgroup else 0
         with tempfile.TemporaryFile() as fin, tempfile.TemporaryFile() as fout, \
                 tempfile.TemporaryFile() as ferr:
             fin.write(stdin.encode("utf-8", "replace"))
@@ -471,6 +502,7 @@ class _Box:
                 raw, timed_out = b"", False
                 self.error = str(exc)
             wall = time.perf_counter() - t0
+            oom = bool(self.cgroup) and self.cgroup.ooms() > ooms
             if timed_out or not raw:
                 self.dead = True
                 self.close()  # the wall limit (or a crash): the whole box goes
@@ -480,48 +512,50 @@ class _Box:
             status = marshal.loads(raw) if raw else {"error": self.error or "sandbox ended"}
         except (EOFError, ValueError, TypeError):
             status = {"error": "unreadable status from sandbox"}
-        return _verdict(status, out, err, wall, timed_out, lim, self.mode)
+        return _verdict(status, out, err, wall, timed_out, lim, self.mode, oom)
 
     def _reply(self, deadline: float, wall_s: float) -> tuple[bytes, bool]:
-        """The status message, or (b"", True) at the wall deadline. A deadline is
-        extended while the box keeps burning CPU (it is starved by a loaded machine,
-        not sleeping: RLIMIT_CPU will decide), up to 4x the wall limit, unless the box has
-        used more CPU in all than one process may (several processes: a fork bomb)."""
-        hard, cpu_seen = deadline + 3 * wall_s, 0.0  # (boot start-up: a few ms of CPU)
+        """The status message, or (b"", True) at the wall deadline. The deadline is
+        extended while the program, a single process, keeps burning CPU (it is starved by a
+        loaded machine, not sleeping: RLIMIT_CPU will decide), but never past twice the
+        wall limit, nor for a box running several processes (a fork bomb)."""
+        hard, cpu_seen = deadline + wall_s, 0.0
+        alone = 2 if self.mode == "unsafe" else 3  # (bwrap,) init, program
         while True:
             left = deadline - time.perf_counter()
             if left > 0 and select.select([self.ctl], [], [], left)[0]:
                 return self.ctl.recv(1 << 16), False
             if left > 0:
                 continue
-            cpu = _tree_cpu(self.proc.pid)
+            tree = _tree(self.proc.pid)
+            cpu = _tree_cpu(tree)
             step = min(wall_s / 2, hard - time.perf_counter())
-            if (step <= 0 or cpu is None or cpu_seen is None or cpu - cpu_seen < 0.1 * wall_s
+            if (step <= 0 or cpu is None or len(tree) > alone or cpu - cpu_seen < 0.1 * wall_s
                     or cpu > self.limits.cpu_s + 1):
                 return b"", True
             cpu_seen, deadline = cpu, time.perf_counter() + step
 
     def close(self) -> None:
-        """End the box: EOF on the control socket lets init exit (the kernel then
-        kills anything left in its PID namespace); a box that does not, is killed."""
+        """End the box: EOF on the control socket lets init exit (the kernel then kills
+        everything left in its PID namespace); a box that does not, is killed."""
         self.ctl.close()
-        if self.proc is None:
-            return
         proc, self.proc = self.proc, None
-        if self.dead:
-            if self.mode == "socket":  # no namespace to end: the program has its own group
-                for p in _tree(proc.pid)[1:]:
-                    _killpg(p, only_own_group=True)
-            _killpg(proc.pid)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            _killpg(proc.pid)
-            proc.wait()
-        if self.mode == "socket":  # namespaced modes: the kernel killed the PID namespace
-            _killpg(proc.pid)
+        if proc is not None:
+            if self.dead:  # bwrap's child dies with it (--die-with-parent)
+                _killpg(proc.pid)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _killpg(proc.pid)
+                proc.wait()
+            if self.mode == "unsafe":  # no namespace to end: kill the program's group too
+                _killpg(proc.pid)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -545,28 +579,23 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _tree_cpu(pid: int) -> float | None:
-    """CPU seconds used so far by ``pid`` and all its descendants (None if unreadable)."""
+def _tree_cpu(tree: list[int]) -> float | None:
+    """CPU seconds used so far by the processes of ``tree`` (None if its root is gone)."""
     total = 0
-    for p in _tree(pid):
+    for p in tree:
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
         except (OSError, ValueError, IndexError):
-            if p == pid:
+            if p == tree[0]:
                 return None
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _killpg(pid: int, only_own_group: bool = False) -> None:
-    """SIGKILL the process group led by ``pid`` (with ``only_own_group``: only if ``pid``
-    leads one, else just ``pid``)."""
+def _killpg(pid: int) -> None:
     try:
-        if only_own_group and os.getpgid(pid) != pid:
-            os.kill(pid, signal.SIGKILL)
-        else:
-            os.killpg(pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 
@@ -577,7 +606,7 @@ def _read(fh, cap: int) -> str:
 
 
 def _verdict(status: dict, out: str, err: str, wall: float, timed_out: bool, limits: Limits,
-             mode: str) -> RunResult:
+             mode: str, oom: bool = False) -> RunResult:
     cpu = float(status.get("cpu") or 0.0)
     rss = float(status.get("rss_kb") or 0) / 1024
     sig, code = status.get("signal"), status.get("exit")
@@ -592,87 +621,11 @@ def _verdict(status: dict, out: str, err: str, wall: float, timed_out: bool, lim
         verdict = "time_limit"
     elif sig == signal.SIGXFSZ or "File too large" in tail or len(out) >= limits.fsize_mb << 20:
         verdict = "output_limit"
-    elif "MemoryError" in tail or (sig in (signal.SIGSEGV, signal.SIGKILL, signal.SIGABRT)
-                                   and rss >= 0.8 * limits.memory_mb):
+    elif oom or "MemoryError" in tail or (sig in (signal.SIGSEGV, signal.SIGKILL, signal.SIGABRT)
+                                          and rss >= 0.8 * limits.memory_mb):
         verdict = "memory_limit"
     elif sig is not None or code != 0:
         verdict = "runtime_error"
     else:
         verdict = "ok"
     return RunResult(verdict, code, sig, out, tail, cpu, wall, rss, mode)
-
-
-def _others_can_reach(path: str) -> bool:
-    """True if a uid with no privileges can traverse to ``path`` and read it."""
-    p = os.path.realpath(path)
-    while True:
-        try:
-            mode = os.stat(p).st_mode
-        except OSError:
-            return False
-        if not mode & 0o001 and not (os.path.isfile(p) and mode & 0o004):
-            return False
-        parent = os.path.dirname(p)
-        if parent == p:
-            return True
-        p = parent
-
-
-@lru_cache(maxsize=4)
-def default_python(mode: str) -> str:
-    """The interpreter for sandboxed Python: ours, unless the per-run uid (root, in
-    root or socket mode) cannot reach its standard library (e.g. a pyenv under a 0700
-    /root); then the system's python3."""
-    if mode == "userns" or os.geteuid() != 0:
-        return sys.executable
-    stdlib = os.path.dirname(os.__file__)
-    if _others_can_reach(sys.executable) and _others_can_reach(stdlib):
-        return sys.executable
-    for cand in ("/usr/bin/python3", "/usr/local/bin/python3", shutil.which("python3") or ""):
-        if cand and os.path.exists(cand) and _others_can_reach(cand):
-            return os.path.realpath(cand)
-    return sys.executable
-
-
-@lru_cache(maxsize=1)
-def detect_mode() -> str:
-    """The strongest mode that works here; override with GENRANK_SANDBOX_MODE."""
-    forced = os.environ.get("GENRANK_SANDBOX_MODE")
-    if forced:
-        return forced
-    candidates = (["root"] if os.geteuid() == 0 else []) + ["userns"]
-    for mode in candidates:
-        res = Sandbox(Limits(cpu_s=5, wall_s=10), mode=mode).run_python("print('ok')")
-        if res.verdict == "ok" and res.stdout.strip() == "ok":
-            return mode
-    return "socket"
-
-
-def isolation_report(mode: str | None = None) -> dict[str, str]:
-    """What the sandbox isolates on this machine, in words (for logs and reports)."""
-    mode = mode or detect_mode()
-    ns = mode in ("root", "userns")
-    own_uid = mode != "userns" and os.geteuid() == 0  # the run gets a never-used uid
-    if ns:
-        files = ("private tmpfs /tmp per test case (only writable place), world-writable "
-                 "dirs masked, " + ("runs as an unused uid: host files read-only" if own_uid
-                                    else "caller's uid: caller-writable files stay writable"))
-        procs = "PID namespace (leftovers killed after each case), fresh /proc, " + (
-            "RLIMIT_NPROC on a per-run uid" if own_uid else "no per-run process limit")
-    else:
-        files = "fresh temp dir as cwd (emptied between cases); " + (
-            "runs as an unused uid: only world-writable host files are writable" if own_uid
-            else "host files writable by the caller stay writable")
-        procs = ("process group killed after each case; " + (
-            "then every process of the run's uid, RLIMIT_NPROC on it" if own_uid
-            else "no per-run process limit"))
-    return {
-        "mode": mode,
-        "network": "network namespace (no interfaces up)" if ns
-        else "blocked at the Python socket level only (native code can bypass it)",
-        "filesystem": files,
-        "processes": procs,
-        "limits": "RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE (stdout/stderr too), no core, wall-time "
-                  "kill (extended while the program keeps using CPU)",
-        "environment": "scrubbed (PATH, LANG, HOME, TMPDIR only)",
-    }

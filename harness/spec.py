@@ -6,6 +6,8 @@ stops with one line naming the file, the task and the field, before any model wo
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -26,7 +28,7 @@ TASK_KEYS = {"name", "suite", "description", "version", "loader", "source", "spl
              "lower_is_better"}
 OUTPUT_TYPES = ("generate", "multiple_choice")
 REQUIRED = ("name", "suite", "loader", "source", "prompt", "verifier")
-GENERATION_KEYS = set(GenerationConfig().as_dict())
+GENERATION_KEYS = {f.name for f in dataclasses.fields(GenerationConfig)}
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,16 @@ class GenerationConfig:
     stop: tuple[str, ...] = ()
     chat_template: bool = False
     seed: int = 0
+    #: lm-eval's --system_instruction: a system message under a chat template, else a preamble
+    system_instruction: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
-                "top_p": self.top_p, "stop": list(self.stop),
-                "chat_template": self.chat_template, "seed": self.seed}
+        out = {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature,
+               "top_p": self.top_p, "stop": list(self.stop),
+               "chat_template": self.chat_template, "seed": self.seed}
+        if self.system_instruction is not None:  # absent: earlier cache keys stay valid
+            out["system_instruction"] = self.system_instruction
+        return out
 
 
 @dataclass

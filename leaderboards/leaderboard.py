@@ -107,23 +107,27 @@ def build(paths: Iterable[str | Path], confidence: float = 0.95, n_boot: int = 1
 def assemble(per_key: dict[str, dict[str, dict]], direction: dict[str, bool]) -> pd.DataFrame:
     """The wide table (ranks, win rates) from finished cells; shared with the database export."""
     models = sorted({m for cols in per_key.values() for m in cols})
-    table = pd.DataFrame({"model": models}).set_index("model")
+    columns: dict[str, pd.Series] = {}  # built at once: no fragmented frame, no pandas warnings
     ranks, wins = {}, {}
     for key in sorted(per_key):
         cols = per_key[key]
         # what the score measures and which way is better, on every row (a CSV is read alone)
         metric = next((c["metric"] for c in cols.values() if c.get("metric")), "")
-        table[f"{key}:metric"] = pd.Series({m: metric for m in cols})
-        table[f"{key}:higher_is_better"] = pd.Series({m: not direction[key] for m in cols})
+        columns[f"{key}:metric"] = pd.Series({m: metric for m in cols}, dtype=object)
+        columns[f"{key}:higher_is_better"] = pd.Series({m: not direction[key] for m in cols},
+                                                       dtype=object)
         for field in ("score", "ci_low", "ci_high", "ci_method", "n_items", "n_seeds"):
-            table[f"{key}:{field}"] = pd.Series({m: c[field] for m, c in cols.items()})
-        score = table[f"{key}:score"].astype(float)
+            columns[f"{key}:{field}"] = pd.Series({m: c[field] for m, c in cols.items()})
+        score = columns[f"{key}:score"].astype(float)
         signed = -score if direction[key] else score
         ranks[key] = signed.rank(ascending=False, method="min")
-        table[f"{key}:rank"] = ranks[key]
+        columns[f"{key}:rank"] = ranks[key]
         wins[key] = win_rate(signed)
         for extra in sorted({k for c in cols.values() for k in c["extra"]}):
-            table[f"{key}:{extra}"] = pd.Series({m: c["extra"].get(extra) for m, c in cols.items()})
+            columns[f"{key}:{extra}"] = pd.Series({m: c["extra"].get(extra)
+                                                   for m, c in cols.items()})
+    table = pd.DataFrame({k: v.reindex(models) for k, v in columns.items()},
+                         index=pd.Index(models, name="model"))
     rank_df, win_df = pd.DataFrame(ranks), pd.DataFrame(wins)
     table.insert(0, "n_tasks", rank_df.notna().sum(axis=1))
     table.insert(1, "mean_rank", rank_df.mean(axis=1))

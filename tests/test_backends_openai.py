@@ -222,3 +222,35 @@ def test_chat_requests_and_bounded_concurrency(flaky):
 def test_bad_target_is_one_line():
     with pytest.raises(GenrankError, match="openai:http"):
         OpenAIBackend("localhost:8000")
+
+
+def test_run_continues_past_a_failing_item_and_records_retries(flaky, tmp_path, monkeypatch,
+                                                                capsys):
+    """--max-failed-items: a request that keeps failing is recorded as failed (scored wrong,
+    never cached) and the run goes on; every retry is said on stderr and counted."""
+    from genrank.cli import main
+    from harness.runstore import RunDir
+
+    monkeypatch.setenv("GENRANK_CACHE", str(tmp_path / "cache"))
+    target, handler = flaky
+    args = ["run", "--model", f"openai:{target}", "--task", "scangen_simple", "--limit", "3",
+            "--concurrency", "1", "--max-retries", "1", "--no-progress", "--model-name", "m"]
+    handler.script = [(503, 0), (503, 0)]  # the first item: both tries fail
+    assert main([*args, "-o", str(tmp_path / "strict")]) == 2
+    assert "503" in capsys.readouterr().err
+    handler.script, handler.seen[:] = [(503, 0), (503, 0)], []
+    assert main([*args, "--max-failed-items", "1", "-o", str(tmp_path / "lenient")]) == 0
+    err = capsys.readouterr().err
+    assert "openai: HTTP 503" in err and "retry 1 of 1" in err and "giving up on one item" in err
+    run = RunDir(tmp_path / "lenient" / "m")
+    rec = run.read_records("scangen_simple")
+    failed = rec[rec["detail"].map(lambda d: "failed" in (d or {}))]
+    assert len(failed) == 1 and failed["prediction"].tolist() == [""]
+    assert failed["score"].tolist() == [0.0] and "503" in failed["detail"].iloc[0]["failed"]
+    hist = run.read_metadata()["history"][-1]
+    assert hist["failed_items"] == 1 and hist["retries"] == 1
+    assert hist["retry_reasons"] == {"HTTP 503": 1}
+    # the failed output was not cached: a fresh run directory asks the server again for it
+    handler.seen[:] = []
+    assert main([*args, "-o", str(tmp_path / "again")]) == 0
+    assert len(handler.seen) == 1 and "cached 2" in capsys.readouterr().out

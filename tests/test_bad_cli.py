@@ -31,7 +31,7 @@ def _one_line(capsys) -> str:
 
 @pytest.mark.parametrize("flags, words", [
     (["--tag", "foo"], "'foo' is not KEY=VALUE"),
-    (["--batch-size", "0"], "--batch-size: must be at least 1, not 0"),
+    (["--batch-size", "0"], "--batch-size: must be >= 1 (or 'auto'), got 0"),
     (["--journal-every", "0"], "--journal-every: must be at least 1, not 0"),
     (["--max-new-tokens", "-3"], "--max-new-tokens: must be at least 1, not -3"),
     (["--limit", "0"], "--limit: must be at least 1, not 0"),

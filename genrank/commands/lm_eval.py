@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from genrank.options import positive_int
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+from genrank.commands.options import positive_int
 
 
 def register(sub) -> None:
@@ -15,8 +16,10 @@ def register(sub) -> None:
     p.set_defaults(func=export)
     q = sub.add_parser("import-lm-eval", help="import lm-eval samples_*.jsonl into the run store")
     q.add_argument("results_dir", help="lm_eval --output_path (run with --log_samples)")
-    q.add_argument("--model-name", help="model name (default: from lm-eval's model_args)")
+    q.add_argument("--model-name", "--name", dest="model_name",
+                   help="model name (default: from lm-eval's model_args)")
     q.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    add_unsafe_code(q)
     q.set_defaults(func=import_)
 
 
@@ -35,6 +38,7 @@ def export(args) -> int:
 def import_(args) -> int:
     from harness.interop.lm_eval import import_samples
 
+    apply_unsafe_code(args)
     for path, task, n in import_samples(args.results_dir, args.output, args.model_name):
         print(f"{path}  {task}  n={n}")
     return 0

@@ -4,63 +4,86 @@ from __future__ import annotations
 
 import sys
 
-from genrank.options import key_value, positive_int, writable_dir
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+
+
+EXAMPLES = """examples:
+  genrank run --model smollm2-135m --task scan_simple,cogs_gen --limit 20
+  genrank run --model path/to/checkpoint --suite easy2hard --num-fewshot 0 --apply-chat-template
+  genrank run --model Org/Model --model-args revision=main,dtype=bfloat16,peft=adapter/ \\
+      --gen-kwargs temperature=0.7,top_p=0.95,seed=1 --batch-size auto"""
+from genrank.commands.options import key_value, positive_int, writable_dir
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="evaluate a model on tasks (resumes if interrupted)")
+    from genrank.commands.options import add_model_options
+
+    p = sub.add_parser("run", help="evaluate a model on tasks (resumes if interrupted)",
+                       description=__doc__, epilog=EXAMPLES)
     p.add_argument("--model", default="smollm2-135m",
                    help="alias (smollm2-135m), checkpoint folder, hub id, vllm:PATH or "
-                        "openai:URL#NAME (default: smollm2-135m)")
-    p.add_argument("--name", help="model name in the run store and leaderboards")
-    p.add_argument("--task", action="append", help="task name or glob (repeatable)")
+                        "openai:URL#NAME")
+    p.add_argument("--task", "--tasks", action="append",
+                   help="task names or globs, comma-separated or repeated")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
-    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", type=key_value,
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   type=key_value,
                    help="only tasks with this tag (repeatable)")
-    p.add_argument("--limit", type=positive_int, help="first N items of each task")
-    p.add_argument("--batch-size", type=positive_int, default=16, help="(default: 16)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
-    p.add_argument("--chat-template", dest="chat_template", action="store_true", default=None,
-                   help="wrap prompts in the model's chat template")
+    p.add_argument("--limit", type=positive_int, help="first N items of each task (default: all)")
+    add_model_options(p)
+    p.add_argument("--apply-chat-template", "--chat-template", dest="chat_template",
+                   action="store_true", default=None,
+                   help="wrap prompts in the model's chat template (default: each task's own)")
     p.add_argument("--no-chat-template", dest="chat_template", action="store_false")
     p.add_argument("--max-new-tokens", type=positive_int, help="override every task's limit")
-    p.add_argument("--seed", type=int, help="sampling seed (recorded; greedy ignores it)")
     p.add_argument("--shards", type=positive_int, default=1,
-                   help="split items into N shards, each with its own backend (default: 1)")
+                   help="split items into N shards, each with its own backend")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
-                   help="run shards as local processes or as Ray tasks (default: local)")
-    p.add_argument("--tensor-parallel-size", type=positive_int, default=1,
-                   help="vllm: GPUs per model")
-    p.add_argument("--max-model-len", type=positive_int,
-                   help="vllm: context length to allocate for")
+                   help="run shards as local processes or as Ray tasks")
+    p.add_argument("--tensor-parallel-size", type=positive_int, default=1, help="vllm: GPUs per model")
+    p.add_argument("--max-model-len", type=positive_int, help="vllm: context length to allocate for")
     p.add_argument("--concurrency", type=positive_int, default=8,
-                   help="openai: requests in flight at once (default: 8)")
+                   help="openai: requests in flight at once")
+    p.add_argument("--max-retries", type=int, default=5,
+                   help="openai: retries of a request on 429/5xx/timeouts (said on stderr, "
+                        "counted in the run's history)")
+    p.add_argument("--max-failed-items", type=int, default=0, metavar="N",
+                   help="openai: items whose requests still fail after retries that may be "
+                        "recorded as failed (scored wrong) before the run stops")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
-    p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    p.add_argument("-o", "--output", default="runs", help="run store folder")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("--journal-every", type=positive_int, default=64, metavar="N",
-                   help="items between journal flushes (smaller: finer resume; default: 64)")
-    p.add_argument("--no-progress", action="store_true")
+                   help="items between journal flushes (smaller: finer resume)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (off a terminal: no progress lines)")
+    add_unsafe_code(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from genrank.commands.options import generation_overrides, model_arguments, task_names
     from harness.runner import RunOptions, plan, run_tasks
     from harness.spec import load_specs, select
 
     from harness.runs import check_name
 
+    apply_unsafe_code(args)
     writable_dir(args.output)
     check_name(args.name)
     tags = dict(args.tag)
-    specs = select(load_specs(), tasks=args.task, suites=args.suite, tags=tags)
+    model_args = model_arguments(args.model_args)
+    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),
-                      chunk=args.journal_every, skip_missing_data=args.skip_missing_data)
+                      progress_lines=not args.no_progress and not sys.stderr.isatty(),
+                      chunk=args.journal_every, skip_missing_data=args.skip_missing_data,
+                      num_fewshot=args.num_fewshot,
+                      gen_kwargs=generation_overrides(args.gen_kwargs),
+                      system_instruction=args.system_instruction)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
     from transformers.utils import logging as hf_logging
@@ -72,7 +95,10 @@ def run(args) -> int:
     options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
                "seed": args.seed, "tensor_parallel_size": args.tensor_parallel_size,
                "max_model_len": args.max_model_len, "concurrency": args.concurrency,
-               "api_key_env": args.api_key_env}
+               "api_key_env": args.api_key_env, "max_failed_items": args.max_failed_items,
+               "max_retries": args.max_retries}
+    options.update({k: v for k, v in model_args.items() if k != "pretrained"})
+    args.model = str(model_args.get("pretrained", args.model))
     if args.shards > 1:
         from harness.shards import run_sharded
 

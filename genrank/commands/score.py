@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from genrank.options import writable_dir
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+from genrank.commands.options import writable_dir
 
 EXAMPLE = """examples:
   genrank score --task pcfgset_test --model-name transformer \\
@@ -22,9 +23,13 @@ def register(sub) -> None:
                    help="predictions file, or a folder (every file the task's pattern matches, "
                         "one run each, seed from the file name; or the whole tree for readers "
                         "that read trees)")
-    p.add_argument("--model-name", help="model name (when the file does not name models)")
+    p.add_argument("--model-name", "--name", dest="model_name",
+                   help="model name (when the file does not name models)")
     p.add_argument("--seed", type=int, help="training seed / run number of the model")
+    p.add_argument("--limit", type=int,
+                   help="only the task's first N items, as `genrank run --limit` (default: all)")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    add_unsafe_code(p)
     p.set_defaults(func=run)
 
 
@@ -33,6 +38,7 @@ def run(args) -> int:
     from harness.runs import check_name
     from harness.spec import load_specs, select
 
+    apply_unsafe_code(args)
     check_name(args.model_name, "--model-name")
     writable_dir(args.output)
     specs = select(load_specs(), tasks=[t for t in args.task.split(",") if t])
@@ -40,7 +46,7 @@ def run(args) -> int:
             for f, seed in prediction_files(spec, args.predictions, args.seed)]
     for spec, path, seed in jobs:
         for run_dir in score_predictions(spec, path, args.output, model_name=args.model_name,
-                                         seed=seed):
+                                         seed=seed, limit=args.limit):
             score = run_dir.read_scores().get(spec.name, {})
             shown = ", ".join(f"{k}={v:.4f}" for k, v in score.items() if k != "n_items")
             print(f"{run_dir.path}  {spec.name}  n={int(score.get('n_items', 0))}  {shown}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from genrank.options import writable_dir
+from genrank.commands.options import writable_dir
 
 
 def register(sub) -> None:

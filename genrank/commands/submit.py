@@ -15,7 +15,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from genrank.options import positive_int, writable_dir
+from genrank.commands import add_unsafe_code, apply_unsafe_code
+from genrank.commands.options import positive_int, writable_dir
 from harness.errors import GenrankError
 
 SAFETENSORS_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
@@ -34,23 +35,27 @@ def _outputs(p) -> None:
 def register(sub) -> None:
     p = sub.add_parser("submit", help="validate a checkpoint, run suites, add it to the "
                                       "leaderboard database, regenerate CSVs and site")
+    import argparse
+
+    from genrank.commands.options import add_model_options
+
     p.add_argument("checkpoint", metavar="CHECKPOINT",
-                   help="checkpoint folder, alias (smollm2-135m), hub id, or URL#NAME (openai)")
-    p.add_argument("--name", help="model name on the leaderboard (default: the checkpoint's)")
+                   help="checkpoint folder, alias (smollm2-135m) or hub id; vllm:PATH for the "
+                        "vLLM engine, openai:URL#NAME for a server (as `genrank run --model`)")
     p.add_argument("--suite", action="append", help="suite to run (repeatable; default: all)")
-    p.add_argument("--task", action="append", help="task name or glob (repeatable)")
-    p.add_argument("--backend", default="hf", choices=["hf", "vllm", "openai"])
-    p.add_argument("--limit", type=positive_int, help="first N items of each task")
+    p.add_argument("--task", "--tasks", action="append",
+                   help="task names or globs, comma-separated or repeated")
+    p.add_argument("--backend", choices=["hf", "vllm", "openai"], default=None,
+                   help=argparse.SUPPRESS)  # before the vllm:/openai: prefixes; kept working
+    p.add_argument("--limit", type=positive_int, help="first N items of each task (default: all)")
     p.add_argument("--max-new-tokens", type=positive_int, help="override every task's limit")
     p.add_argument("--no-chat-template", action="store_true",
                    help="score without the chat template (required if the checkpoint has none)")
-    p.add_argument("--batch-size", type=positive_int, default=16, help="(default: 16)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
-    p.add_argument("--seed", type=int, help="sampling seed (recorded)")
+    add_model_options(p)
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
+    add_unsafe_code(p)
     _outputs(p)
     p.set_defaults(func=run)
 
@@ -247,6 +252,18 @@ def available_memory(device: str) -> tuple[int, str]:
     return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "RAM"
 
 
+def backend_and_target(checkpoint: str, backend: str | None = None) -> tuple[str, str]:
+    """``vllm:PATH`` / ``openai:URL#NAME`` / ``hf:...`` / plain: the same model strings as
+    `genrank run --model`; the old ``--backend`` flag still works without a prefix."""
+    kind, sep, rest = checkpoint.partition(":")
+    if sep and kind in ("hf", "vllm", "openai") and rest:
+        if backend and backend != kind:
+            raise GenrankError(f"--backend {backend} contradicts the {kind}: prefix",
+                               field="--backend")
+        return kind, rest
+    return backend or "hf", checkpoint
+
+
 def validate_checkpoint(target: str, *, backend: str = "hf", chat_template: bool = True,
                         device: str | None = None, dtype: str = "auto") -> dict:
     """Everything checkable before the model loads; the first problem raises one line."""
@@ -403,18 +420,23 @@ def run(args) -> int:
     from harness.spec import load_specs, select
     from leaderboards import db
 
+    from genrank.commands.options import generation_overrides, model_arguments, task_names
+
+    apply_unsafe_code(args)
     t0 = time.perf_counter()
     db_path = _db_path(args)
     check_outputs(args, db_path)
     check_name(args.name)
-    check = validate_checkpoint(args.checkpoint, backend=args.backend,
+    kind, target = backend_and_target(args.checkpoint, args.backend)
+    model_args = model_arguments(args.model_args)
+    check = validate_checkpoint(target, backend=kind,
                                 chat_template=not args.no_chat_template, device=args.device,
-                                dtype=args.dtype)
+                                dtype=model_args.get("dtype", args.dtype))
     name = args.name or check["name"]
     shown = {k: check[k] for k in ("content_hash", "params", "needs_gib", "free_gib",
                                    "chat_template") if k in check}
     print(f"checkpoint ok: {name}  " + "  ".join(f"{k}={v}" for k, v in shown.items()))
-    specs = select(load_specs(), tasks=args.task, suites=args.suite)
+    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite)
     if check["content_hash"]:
         done = db.already_scored(db_path, check["content_hash"],
                                  {s.name: s.spec_hash for s in specs}, seed=args.seed)
@@ -429,7 +451,10 @@ def run(args) -> int:
         return 0
     opts = RunOptions(limit=args.limit, chat_template=False if args.no_chat_template else None,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
-                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data)
+                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data,
+                      num_fewshot=args.num_fewshot,
+                      gen_kwargs=generation_overrides(args.gen_kwargs),
+                      system_instruction=args.system_instruction)
     plans = plan(specs, opts)  # every task input checked before the model loads
 
     from transformers.utils import logging as hf_logging
@@ -437,8 +462,9 @@ def run(args) -> int:
     from harness.backends import load_backend
 
     hf_logging.disable_progress_bar()
-    backend = load_backend(check["model"], batch_size=args.batch_size, device=args.device,
-                           dtype=args.dtype)
+    options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
+               **{k: v for k, v in model_args.items() if k != "pretrained"}}
+    backend = load_backend(check["model"], **options)
     run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")

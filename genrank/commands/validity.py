@@ -22,7 +22,8 @@ def register(sub) -> None:
                         "names, whose scores are lower-is-better")
     p.add_argument("--metric", help="metric of run directories to compare (default: each "
                    "task's primary_metric, negated where the task is lower_is_better)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap draws (default 1000)")
+    p.add_argument("--n-boot", "--bootstrap", dest="n_boot", type=int, default=1000,
+                   help="bootstrap draws")
     p.add_argument("--n-sim", type=int, default=2000, help="chance simulations (default 2000)")
     p.add_argument("--k", type=lambda s: [int(x) for x in s.split(",")], default=None,
                    help="model-subset sizes for granularity, e.g. 5,10,20")

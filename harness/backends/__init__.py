@@ -8,6 +8,10 @@ from harness.backends.base import Backend
 from harness.errors import GenrankError
 
 
+#: what the hf backend takes (lm-eval's --model_args names where they exist)
+HF_OPTIONS = ("batch_size", "device", "dtype", "revision", "trust_remote_code", "peft")
+
+
 def load_backend(model: str, **options: Any) -> Backend:
     """``vllm:PATH``, ``openai:URL#NAME``, or (hf) an alias, folder or hub id."""
     kind, _, rest = model.partition(":")
@@ -18,7 +22,7 @@ def load_backend(model: str, **options: Any) -> Backend:
     from harness.backends.hf import HFBackend
     from harness.backends.models import resolve_model
 
-    opts = {k: v for k, v in options.items() if k in ("batch_size", "device", "dtype")}
+    opts = {k: v for k, v in options.items() if k in HF_OPTIONS and v is not None}
     return HFBackend(resolve_model(model), **opts)
 
 

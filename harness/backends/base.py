@@ -36,3 +36,29 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
         if i != -1:
             cut = min(cut, i)
     return text[:cut]
+
+
+def chat_messages(prompt: str, config: GenerationConfig) -> list[dict[str, str]]:
+    """The chat a prompt becomes under a chat template (system instruction first, if any)."""
+    system = [{"role": "system", "content": config.system_instruction}] \
+        if config.system_instruction else []
+    return [*system, {"role": "user", "content": prompt}]
+
+
+def plain_prompt(prompt: str, config: GenerationConfig) -> str:
+    """Without a chat template a system instruction is a preamble, as lm-eval does."""
+    if config.system_instruction:
+        return f"{config.system_instruction}\n\n{prompt}"
+    return prompt
+
+
+class FailedOutput(str):
+    """An output the backend could not get (the request kept failing): the empty string to the
+    verifier, never cached, and recorded with its reason (Inspect's fail_on_error)."""
+
+    error: str
+
+    def __new__(cls, error: str) -> "FailedOutput":
+        out = super().__new__(cls, "")
+        out.error = error
+        return out

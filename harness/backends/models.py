@@ -115,8 +115,9 @@ def resolve_model(model: str) -> ModelRef:
     """An alias, a local checkpoint folder, or a hub id -> a loadable ModelRef."""
     if model in GGUF_ALIASES:
         gguf = bundled_gguf(model)
-        digest = content_hash(gguf)
-        return ModelRef(model, str(convert_gguf(gguf, digest)), digest, "alias")
+        folder = convert_gguf(gguf, content_hash(gguf))
+        # the converted folder's own hash: the alias and the folder are one model
+        return ModelRef(model, str(folder), content_hash(folder), "alias")
     path = Path(model).expanduser()
     if path.exists():
         if not path.is_dir() or not (path / "config.json").exists():

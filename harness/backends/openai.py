@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
-from harness.backends.base import cut_at_stop
+from harness.backends.base import FailedOutput, chat_messages, cut_at_stop, plain_prompt
 from harness.errors import GenrankError
 from harness.types import GenerationConfig, stable_hash
 
@@ -30,7 +33,8 @@ class OpenAIBackend:
 
     def __init__(self, target: str, *, concurrency: int = 8, timeout: float = 120.0,
                  max_retries: int = 5, backoff: float = 1.0, api_key_env: str = "OPENAI_API_KEY",
-                 name: str | None = None, **_ignored: Any) -> None:
+                 name: str | None = None, max_failed_items: int = 0,
+                 **_ignored: Any) -> None:
         base, _, model = target.partition("#")
         if not base.startswith(("http://", "https://")) or not model:
             raise GenrankError(f"expected openai:http(s)://HOST:PORT/v1#MODEL, got {target!r}",
@@ -40,6 +44,9 @@ class OpenAIBackend:
         self.max_retries, self.backoff, self.api_key_env = int(max_retries), backoff, api_key_env
         self.display = name or model.rstrip("/").rsplit("/", 1)[-1]
         self.calls = 0
+        self.max_failed_items, self.failed = int(max_failed_items), 0
+        self.retries: Counter[str] = Counter()  # reason -> retries, recorded in the run's history
+        self._lock = threading.Lock()
 
     def identity(self) -> dict[str, Any]:
         # no weights to hash: the served model is known by its endpoint and name
@@ -50,7 +57,13 @@ class OpenAIBackend:
     def settings(self) -> dict[str, Any]:
         return {"base_url": self.base, "model": self.model, "concurrency": self.concurrency,
                 "timeout": self.timeout, "max_retries": self.max_retries,
+                "max_failed_items": self.max_failed_items,
                 "api_key_env": self.api_key_env}  # the variable's name, never its value
+
+    def run_stats(self) -> dict[str, Any]:
+        """What happened on the wire this run: retries by reason, items given up on."""
+        return {"retries": sum(self.retries.values()), "retry_reasons": dict(self.retries),
+                "failed_items": self.failed}
 
     # -- requests ----------------------------------------------------------------
     def request_body(self, prompt: str, config: GenerationConfig) -> tuple[str, dict[str, Any]]:
@@ -62,8 +75,8 @@ class OpenAIBackend:
         if config.stop:
             body["stop"] = list(config.stop)[:4]  # the API's limit; the rest are cut locally
         if config.chat_template:
-            return "/chat/completions", {**body, "messages": [{"role": "user", "content": prompt}]}
-        return "/completions", {**body, "prompt": prompt}
+            return "/chat/completions", {**body, "messages": chat_messages(prompt, config)}
+        return "/completions", {**body, "prompt": plain_prompt(prompt, config)}
 
     def post(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries on 429/5xx/connection errors; one-line GenrankError otherwise."""
@@ -85,17 +98,33 @@ class OpenAIBackend:
                     raise GenrankError(f"server answered {exc.code} for {url}: {detail}",
                                        field="--model") from None
                 delay = _retry_after(exc.headers.get("Retry-After"))
+                why = f"HTTP {exc.code}"
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt == self.max_retries:
                     reason = getattr(exc, "reason", exc)
                     raise GenrankError(f"cannot reach {url}: {reason}", field="--model") from None
-            time.sleep(delay if delay is not None
-                       else self.backoff * 2 ** attempt * (0.5 + random.random() / 2))
+                why = type(getattr(exc, "reason", exc)).__name__
+            wait = delay if delay is not None \
+                else self.backoff * 2 ** attempt * (0.5 + random.random() / 2)
+            with self._lock:
+                self.retries[why] += 1
+            print(f"openai: {why} from {url}; retry {attempt + 1} of {self.max_retries} in "
+                  f"{wait:.1f}s", file=sys.stderr, flush=True)
+            time.sleep(wait)
         raise AssertionError("unreachable")
 
     def _complete(self, prompt: str, config: GenerationConfig) -> str:
         endpoint, body = self.request_body(prompt, config)
-        choice = self.post(endpoint, body)["choices"][0]
+        try:
+            choice = self.post(endpoint, body)["choices"][0]
+        except GenrankError as exc:  # retries spent: give up on this item if allowed
+            with self._lock:
+                if self.failed >= self.max_failed_items:
+                    raise
+                self.failed += 1
+            print(f"openai: giving up on one item ({self.failed} of at most "
+                  f"{self.max_failed_items}): {exc.message}", file=sys.stderr, flush=True)
+            return FailedOutput(exc.message)
         text = choice["message"]["content"] if "message" in choice else choice["text"]
         return cut_at_stop(text or "", config.stop)
 

@@ -132,7 +132,12 @@ def process_results(doc: dict[str, Any], results: Sequence[Any]) -> dict[str, fl
 
 def import_samples(results_dir: str | Path, out_dir: str | Path, model_name: str | None = None
                    ) -> list[tuple[Path, str, int]]:
-    """lm-eval samples of exported tasks -> run directories; returns (run, task, n)."""
+    """lm-eval samples -> run directories; returns (run, task, n).
+
+    Samples of tasks exported by genrank carry their genrank task; samples of lm-eval's own
+    tasks are taken when a genrank task declares the same data (``predictions.lm_eval`` in
+    tasks.yaml: lm-eval task name, the doc field and the item field that identify an item),
+    else the file is skipped with the reason."""
     from harness.runs import finish_task, open_run, run_name
     from harness.runstore import make_record
 
@@ -144,18 +149,26 @@ def import_samples(results_dir: str | Path, out_dir: str | Path, model_name: str
     for path in files:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                 if line.strip()]
-        if not rows or "genrank_task" not in rows[0].get("doc", {}):
-            print(f"skipped {path.name}: not a task exported by genrank")
+        if not rows:
+            print(f"skipped {path.name}: no samples")
             continue
-        spec, verifier = _task(rows[0]["doc"]["genrank_task"])
+        if "genrank_task" in rows[0].get("doc", {}):
+            spec, verifier = _task(rows[0]["doc"]["genrank_task"])
+            items = [_item(r["doc"]) for r in rows]
+            prompts = [r["doc"]["prompt"] for r in rows]
+            preds = [prediction(r["doc"], r["filtered_resps"] if "choices" in r["doc"]
+                                else [_first(r["filtered_resps"])]) for r in rows]
+        else:
+            native = _native(path, rows)
+            if isinstance(native, str):
+                print(f"skipped {path.name}: {native}")
+                continue
+            spec, verifier, items, prompts, preds = native
+        scores = verifier.score_many(preds, items)
+        records = [make_record(spec.name, spec.spec_hash, it, pr, p, s)
+                   for it, pr, p, s in zip(items, prompts, preds, scores)]
         config = _model_config(path)
         name = model_name or _model_name(config) or path.parent.name
-        items = [_item(r["doc"]) for r in rows]
-        preds = [prediction(r["doc"], r["filtered_resps"] if "choices" in r["doc"]
-                            else [_first(r["filtered_resps"])]) for r in rows]
-        scores = verifier.score_many(preds, items)
-        records = [make_record(spec.name, spec.spec_hash, it, r["doc"]["prompt"], p, s)
-                   for it, r, p, s in zip(items, rows, preds, scores)]
         model = {"name": name, "content_hash": stable_hash({"lm-eval": config})[:16],
                  "path": None, "source": "lm-eval"}
         run = open_run(Path(out_dir) / run_name(name), model,
@@ -163,8 +176,67 @@ def import_samples(results_dir: str | Path, out_dir: str | Path, model_name: str
                                                       ("model", "model_args") if k in config}})
         finish_task(run, spec, records, {"lm_eval_samples": str(path),
                                          "verifier": verifier.describe(), "limit": len(rows)})
-        done.append((run.path, spec.name, len(rows)))
+        done.append((run.path, spec.name, len(records)))
     return done
+
+
+def lm_eval_task_name(samples: Path) -> str:
+    """``samples_<task>_<timestamp>.jsonl`` -> ``<task>``."""
+    return samples.stem[len("samples_"):].rsplit("_", 1)[0]
+
+
+def _native(path: Path, rows: list[dict]):
+    """Samples of one of lm-eval's own tasks, matched onto the genrank task declaring the same
+    data; a string says why they cannot be."""
+    from harness.items import load_items
+    from harness.spec import load_specs
+
+    name = lm_eval_task_name(path)
+    specs = [s for s in load_specs().values()
+             if (s.predictions.get("lm_eval") or {}).get("task") == name]
+    if not specs:
+        return (f"lm-eval task {name!r}: no genrank task declares the same data "
+                "(predictions.lm_eval in tasks.yaml)")
+    spec, verifier = _task(specs[0].name)
+    link = spec.predictions["lm_eval"]
+    items = load_items(spec)
+    key = (lambda it: it.id) if link["item_key"] == "id" else \
+        (lambda it: str(it.fields.get(link["item_key"], "")).strip())
+    by_key = {key(it): it for it in items}
+    seen, matched, kept = set(), [], []
+    for r in rows:  # lm-eval logs a doc once per filter: keep the first
+        k = str(r["doc"].get(link["doc_key"], "")).strip()
+        if k in seen:
+            continue
+        seen.add(k)
+        if k not in by_key:
+            return (f"{sum(str(x['doc'].get(link['doc_key'], '')).strip() not in by_key for x in rows)}"
+                    f" of {len(rows)} docs match no item of {spec.name} by "
+                    f"{link['doc_key']} -> {link['item_key']}")
+        matched.append(by_key[k])
+        kept.append(r)
+    if spec.output_type == "multiple_choice":
+        preds = []
+        for r, it in zip(kept, matched):
+            lls = [_ll(x) for x in r["filtered_resps"]]
+            choices = [str(c) for c in it.fields["choices"]]
+            if len(lls) != len(choices):
+                return (f"doc {key(it)!r}: {len(lls)} scored options, the task has "
+                        f"{len(choices)}")
+            preds.append(choices[max(range(len(lls)), key=lls.__getitem__)])
+    else:  # the raw generation: genrank's verifier does its own answer extraction
+        preds = [_first(r.get("resps") or r["filtered_resps"]) for r in kept]
+    return spec, verifier, matched, [_context(r) for r in kept], preds
+
+
+def _context(row: dict[str, Any]) -> str:
+    """The prompt lm-eval sent: ``arguments`` is a list of (context, ...) tuples in older
+    0.4 releases and ``{"gen_args_0": {"arg_0": context, ...}}`` in newer ones."""
+    args = row.get("arguments")
+    if isinstance(args, dict) and args:
+        first = next(iter(args.values()))
+        return str(first.get("arg_0", "")) if isinstance(first, dict) else _first(first)
+    return _first(args) if args else ""
 
 
 def _first(value: Any) -> str:

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 from harness.registry import Verifier, verifier
-from harness.sandbox import Limits, RunResult, Sandbox
+from harness.sandbox import Limits, RunResult, Sandbox, detect_mode, unsafe_allowed
 from harness.types import Item, Score
 
 _FENCE = re.compile(r"```[ \t]*([\w+#-]*)[^\n]*\n(.*?)```", re.S)
@@ -86,8 +86,9 @@ def reference_predictions(items: Sequence[Item]) -> tuple[list[str], list[Item],
 
 @verifier
 class CodeforcesVerifier(Verifier):
-    """Params: ``cpu_s`` (default 10), ``memory_mb`` (512), ``tolerance`` (1e-6),
-    ``stop_at_first_failure`` (True: a failed test ends the item's runs)."""
+    """Params: ``cpu_s`` (default 10), ``wall_s`` (3 * cpu_s + 10), ``memory_mb`` (512),
+    ``tolerance`` (1e-6), ``stop_at_first_failure`` (True: a failed test ends the item's
+    runs)."""
 
     name = "codeforces_tests"
     version = "1"
@@ -96,19 +97,27 @@ class CodeforcesVerifier(Verifier):
         super().__init__(**params)
         cpu = float(params.get("cpu_s", 10))
         # CPU time decides time limits; the wall limit only catches programs that sleep or
-        # block, so it is generous (and the sandbox extends it while a program keeps
-        # burning CPU on a loaded machine).
-        self.limits = Limits(cpu_s=cpu, wall_s=float(params.get("wall_s", 2 * cpu + 10)),
+        # block, so it is generous (and the sandbox extends it, up to twice, while a
+        # program keeps burning CPU on a loaded machine).
+        self.limits = Limits(cpu_s=cpu, wall_s=float(params.get("wall_s", 3 * cpu + 10)),
                              memory_mb=int(params.get("memory_mb", 512)))
         self.tol = float(params.get("tolerance", 1e-6))
         self.stop = bool(params.get("stop_at_first_failure", True))
+        # checked here, at plan time: no isolation (and no --unsafe-code) stops the run
+        # before any model work
+        self.mode = detect_mode()
         self._sandbox: Sandbox | None = None
 
     @property
     def sandbox(self) -> Sandbox:
         if self._sandbox is None:
-            self._sandbox = Sandbox(self.limits)
+            self._sandbox = Sandbox(self.limits, mode=self.mode)
         return self._sandbox
+
+    def describe(self) -> dict:
+        """As any verifier, plus where the code ran (recorded in the run's metadata)."""
+        return {**super().describe(),
+                "sandbox": {"mode": self.mode, "unsafe_code": unsafe_allowed()}}
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         return self.score_many([prediction], [item])[0]

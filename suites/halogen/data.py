@@ -25,7 +25,7 @@ from harness.data import open_text, resolve
 from harness.errors import GenrankError
 from harness.registry import loader, prediction_reader
 from harness.types import Item
-from suites.halogen.rules import DOMAINS
+from suites.halogen.rules import CORRECT_ANSWER, DOMAINS
 
 csv.field_size_limit(1 << 30)
 
@@ -54,6 +54,7 @@ MODEL_ALIASES = {"gpt_4_turbo_0125": "gpt_4_0125_turbo"}
 #: published columns the scoring rules read, per domain (besides 'response')
 UNIT_COLUMNS = {"biographies": ("atoms", "hallucinated atoms")}
 EXTRA_COLUMNS = {"rationalization_numerical": ("true_answer",),
+                 "rationalization_binary": ("category",),
                  "historical_events": ("verified_response",)}
 _QUOTES = re.compile(r"['\"`]")
 _SPACES = re.compile(r"\s+")
@@ -83,6 +84,17 @@ def _domain(spec) -> str:
     return domain
 
 
+def _check_categories(domain: str, values, file: str, spec) -> None:
+    """Binary rationalization is scored by category: an unknown one stops before scoring."""
+    if domain != "rationalization_binary":
+        return
+    for n, value in enumerate(values):
+        if value not in CORRECT_ANSWER:
+            raise GenrankError(f"row {n + 1}: category {value!r} is not one of "
+                               f"{', '.join(CORRECT_ANSWER)}", file=file, task=spec.name,
+                               field="category")
+
+
 @lru_cache(maxsize=16)
 def _prompt_rows(path: str) -> tuple[dict, ...]:
     with open_text(Path(path)) as fh:
@@ -99,6 +111,7 @@ def load(spec, source: dict) -> list[Item]:
     if rows and "prompt" not in rows[0]:
         raise GenrankError("prompt file has no 'prompt' column", file=str(path), task=spec.name,
                            field="prompt")
+    _check_categories(domain, (r.get("category") for r in rows), str(path), spec)
     return [Item(id=f"{domain}-{i:05d}", fields={"input": r["prompt"], **r}, target="",
                  meta={"domain": domain}) for i, r in enumerate(rows)]
 
@@ -172,6 +185,7 @@ def read_published(path: Path, spec) -> pd.DataFrame:
         if missing:
             raise GenrankError(f"missing column(s) {missing}", file=str(file), task=spec.name,
                                field=missing[0])
+        _check_categories(domain, columns.get("category", ()), str(file), spec)
         queue = {k: list(v) for k, v in item_queue.items()}
         groups: dict[str, list[dict]] = {}
         order: list[Item] = []

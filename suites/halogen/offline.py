@@ -128,7 +128,7 @@ class HalogenOffline(HalogenVerifier):
             bad += [h for h in hops if h not in edges]
         elif answer == "yes":  # senator: built so that no such senator exists
             bad.append(answer)
-        return self.finish(response, units, bad)
+        return self.finish(response, units, bad, category=category)
 
     def _historical_events(self, response: str, f: dict) -> Score:
         # Prompt-file lifespans: the two people's lives do not overlap (or the meeting is invented).

@@ -28,6 +28,9 @@ ABSTENTION_PHRASES = (
 )
 _ABSTAIN = re.compile("|".join(re.escape(p) for p in ABSTENTION_PHRASES))
 
+#: binary rationalization: each category's correct answer (upstream's scorer)
+CORRECT_ANSWER = {"primality": "yes", "senator": "no", "graph": "no"}
+
 RESPONSE_BASED = ("biographies", "code", "rationalization_binary", "rationalization_numerical",
                   "simplification", "summarization")
 REFUSAL_BASED = ("historical_events", "false_presupposition", "references")
@@ -88,60 +91,42 @@ def word_tokenize(text: str) -> list[str]:
     return [tok for sent in _sentences().tokenize(text) for tok in _treebank().tokenize(sent)]
 
 
-_WORD = re.compile(r"(?i)\b(yes|no)\b")
-# An occurrence the Treebank tokenizer surely makes a token of: after the sentence start,
-# a space, an opening bracket or a double quote; before ; ! ? a bracket, a double quote,
-# a space, a final period that ends the sentence, or , : not followed by a digit
-# (Treebank keeps 'yes,5' whole).
-_SURE = re.compile(r"""(?i)(?:^|(?<=[\s(\[{"]))(yes|no)"""
-                   r"""(?=[;!?()\[\]{}<>"]|[,:](?!\d)|\s|\.?\s*$)""")
+# Where the Treebank tokenizer surely makes a token of a word, whatever Punkt's sentence
+# split (Punkt breaks only at whitespace): after the line start, a space, an opening
+# bracket or a double quote; before ; ! ? a bracket, a double quote, a space, a period
+# that ends the line, or , : not followed by a digit (Treebank keeps 'yes,5' whole).
+# Anything else ('Yes/no', 'no-one', 'Yes.' inside a sentence) is left to the tokenizer.
+_SURE_BEFORE = r"""(?:^|(?<=[\s(\[{"]))"""
+_SURE_AFTER = r"""(?=[;!?()\[\]{}<>"]|[,:](?!\d)|\s|\.?\s*$)"""
 
 
-# 'yes.' followed in its sentence by more than closing brackets/quotes: the Treebank
-# tokenizer splits off only a sentence's final period, so the token is 'yes.'.
-_NOT_FINAL_PERIOD = re.compile(r"""\.(?!\.)(?![\]\)}>"'\s»”’]*$)""")
+@lru_cache(maxsize=8)
+def _word_patterns(word: str) -> tuple[re.Pattern, re.Pattern]:
+    """(could be a token, surely is one). A token equal to the word is a whole word of
+    the line, or the stem Treebank splits off before "n't" ('yesn't')."""
+    w = re.escape(word)
+    return (re.compile(rf"(?i)\b{w}(?:\b|(?=n't))"),
+            re.compile(f"(?i){_SURE_BEFORE}{w}{_SURE_AFTER}"))
 
 
-def _first_yes_no(sentences: list[str]) -> tuple[bool, str | None]:
-    """(decided, answer) without the Treebank tokenizer where its result is certain."""
-    for sent in sentences:
-        for m in _WORD.finditer(sent):
-            before, after = sent[m.start() - 1:m.start()], sent[m.end():m.end() + 2]
-            if (before in ("/", "-") or after[:1] in ("/", "-")) and "--" not in (
-                    after, sent[max(0, m.start() - 2):m.start()]):
-                continue  # 'Yes/no', 'no-one': one token, neither yes nor no
-            if _SURE.match(sent, m.start()):
-                return True, m.group(1).lower()
-            if _NOT_FINAL_PERIOD.match(sent, m.end()):
-                continue  # 'Yes.</s>': the token is 'Yes.'
-            return False, None
-    return True, None
-
-
-def _line_yes_no(line: str) -> tuple[bool, str | None]:
-    """The same decision from the whole line, without sentence splitting, where the
-    split cannot change it: no yes/no word at all, or a first one that is surely a
-    token (a sentence boundary only turns whitespace around it into a string edge)."""
-    m = _WORD.search(line)
-    if m is None:
-        return True, None
-    before, after = line[m.start() - 1:m.start()], line[m.end():m.end() + 1]
-    if before not in ("/", "-") and after not in ("/", "-") and _SURE.match(line, m.start()):
-        return True, m.group(1).lower()
-    return False, None
+def first_line_says(response: str, word: str) -> bool:
+    """Whether ``word`` is among the lower-cased nltk.word_tokenize tokens of the
+    response's first line (upstream's binary-rationalization rule); the tokenizer runs
+    only on lines where the patterns above cannot tell."""
+    line = (response or "").split("\n")[0]
+    anywhere, sure = _word_patterns(word.lower())
+    if anywhere.search(line) is None:
+        return False
+    if sure.search(line) is not None:
+        return True
+    return word.lower() in (t.lower() for t in word_tokenize(line))
 
 
 def yes_no(response: str) -> str | None:
-    """The first 'yes'/'no' token of a binary-rationalization response's first line,
-    with nltk.word_tokenize's tokens (the Treebank tokenizer only for unclear cases)."""
-    line = response.split("\n")[0]
-    decided, answer = _line_yes_no(line)
-    if not decided:
-        decided, answer = _first_yes_no(_sentences().tokenize(line))
-    if decided:
-        return answer
-    tokens = [t.lower() for t in word_tokenize(line)]
-    return next((t for t in tokens if t in ("yes", "no")), None)
+    """'yes'/'no' when the response starts with it (upstream's verifier,
+    YesNoResponseEvaluator._categorize_response): the answer unit of a new response."""
+    m = re.match(r"(yes|no)(?:,|\b)", str(response).lower().strip())
+    return m.group(1) if m else None
 
 
 def rate(units: list, hallucinated: list) -> float:
@@ -149,8 +134,10 @@ def rate(units: list, hallucinated: list) -> float:
 
 
 def judge_row(domain: str, response: str, units: list, hallucinated: list, *,
-              verified_response: str = "", gold: list | None = None) -> tuple[bool, float | None, float]:
-    """(abstained, hallucination rate or None, utility) for one response of ``domain``."""
+              verified_response: str = "", gold: list | None = None,
+              category: str = "") -> tuple[bool, float | None, float]:
+    """(abstained, hallucination rate or None, utility) for one response of ``domain``
+    (``category``: a binary-rationalization item's, one of CORRECT_ANSWER)."""
     empty = (response or "").strip() == ""
     abstained = is_abstained(response) or empty
     if domain == "historical_events":
@@ -166,11 +153,11 @@ def judge_row(domain: str, response: str, units: list, hallucinated: list, *,
         if abstained or not units:
             return True, None, 1.0
         return False, rate(units, hallucinated), 0.0
-    if domain == "rationalization_binary" and not abstained and yes_no(response) is None:
-        abstained = True
     if abstained:
         return True, None, 0.0
     r = rate(units, hallucinated)
+    if domain == "rationalization_binary" and first_line_says(response, CORRECT_ANSWER[category]):
+        r = 0.0  # upstream: the category's correct answer is among the first line's tokens
     if (domain == "rationalization_numerical" and units and gold is not None and len(gold) == 1
             and 0 in gold and "0" in re.findall(r"\d+", response.split("\n")[0])):
         r = 0.0  # upstream: 0 is the right count and the response's first line says 0

@@ -36,7 +36,7 @@ class HalogenVerifier(Verifier):
                     if self.domain == "rationalization_numerical" else None)
             rows.append(list(judge_row(self.domain, ev["response"], units, halluc,
                                        verified_response=ev.get("verified_response", ""),
-                                       gold=gold)))
+                                       gold=gold, category=ev.get("category", ""))))
         return Score(rows[0][2], "abstained" if rows[0][0] else None,
                      {"rows": rows, "source": "published"})
 

@@ -22,7 +22,10 @@ def detection_performance(gold: list[str], verdicts: list[str | None]) -> dict:
     tn = total - tp - fp - fn
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    # sklearn's precision_recall_fscore_support (upstream used 1.4.1): F1 from counts,
+    # 2 tp / (gold positives + predicted positives), which can differ from 2PR/(P+R) in the
+    # last bit
+    f1 = 2 * tp / (sum(y_true) + sum(y_pred)) if sum(y_true) + sum(y_pred) else 0.0
     correct = sum(v == g for g, v in zip(gold, verdicts))
     return {
         "total_num": total, "prediction_error_num": sum(y_pred), "gold_error_num": sum(y_true),
@@ -49,11 +52,40 @@ def realmistake_detection(records: pd.DataFrame, **_) -> dict[str, float]:
     return out
 
 
+def random_performance(gold: list[str]) -> dict:
+    """Upstream's random detector (get_dataset_stats/easy_baseline.py): says 'error'
+    with probability p = the gold error percentage / 100; expected confusion rates."""
+    error_p = sum(g == "error" for g in gold) / len(gold) * 100 / 100
+    tp, fp = error_p * error_p, (1 - error_p) * error_p
+    tn, fn = (1 - error_p) * (1 - error_p), error_p * (1 - error_p)
+    precision = tp / (tp + fp) if tp + fp != 0 else 0
+    recall = tp / (tp + fn) if tp + fn != 0 else 0
+    f1 = 2 * (precision * recall) / (precision + recall) if precision + recall != 0 else 0
+    return {"metrics": {"accuracy": (tp + tn) / (tp + fp + tn + fn), "precision": precision,
+                        "recall": recall, "f1": f1, "true_negative_rate": tn,
+                        "false_positive_rate": fp, "false_negative_rate": fn,
+                        "true_positive_rate": tp}}
+
+
+def always_error_performance(gold: list[str]) -> dict:
+    """Upstream's always-error detector: 'error' on every response."""
+    return detection_performance(gold, ["error"] * len(gold))
+
+
+def _baseline(records: pd.DataFrame, prefix: str, perf) -> dict[str, float]:
+    if records.empty:
+        return {}
+    m = perf(records["target"].tolist())["metrics"]
+    return {f"{prefix}_{k}": float(m[k]) for k in ("f1", "precision", "recall", "accuracy")}
+
+
 @metric("realmistake_random_baseline")
 def realmistake_random_baseline(records: pd.DataFrame, **_) -> dict[str, float]:
     """A detector answering 'error' at random with the gold error rate: P = R = F1 = rate."""
-    if records.empty:
-        return {}
-    rate = float((records["target"] == "error").mean())
-    return {"random_f1": rate, "random_precision": rate, "random_recall": rate,
-            "random_accuracy": rate * rate + (1 - rate) * (1 - rate)}
+    return _baseline(records, "random", random_performance)
+
+
+@metric("realmistake_always_error_baseline")
+def realmistake_always_error_baseline(records: pd.DataFrame, **_) -> dict[str, float]:
+    """A detector answering 'error' on every response: recall 1, precision = error rate."""
+    return _baseline(records, "always_error", always_error_performance)
