@@ -14,6 +14,7 @@ compares every result file with the reference:
     submit  as run + ingest; model pages without the run-metadata block (it holds history)
 
     python benchmarks/kill_resume.py --trials 10 --limit 24       # about 10-15 minutes on 2 cores
+    python benchmarks/kill_resume.py --while-writing --families run,submit   # skip import time
 
 Prints a table: family, trials, kills that landed mid-command (and how many of those after
 the command had begun writing), held (identical), failed.
@@ -250,44 +251,61 @@ def env_for(t: Path) -> dict[str, str]:
             "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
-def genrank(argv: list[str], t: Path, *, kill_after: float | None = None) -> tuple[int, str]:
+def first_write(proc: subprocess.Popen, fam: "Family", t: Path) -> float | None:
+    """Seconds until the command's first output appears (polled), None if it never does."""
+    start = time.perf_counter()
+    while proc.poll() is None:
+        if fam.progress(t):
+            return time.perf_counter() - start
+        time.sleep(0.1)
+    return None
+
+
+def genrank(argv: list[str], t: Path, *, kill_after: float | None = None,
+            watch: "Family | None" = None) -> tuple[int, str, float | None]:
+    """Run genrank (killed after ``kill_after`` s); with ``watch``, also when it first wrote."""
     proc = subprocess.Popen([sys.executable, "-m", "genrank.cli", *argv], cwd=ROOT,
                             env=env_for(t), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     if kill_after is None:
+        wrote = first_write(proc, watch, t) if watch is not None else None
         out, _ = proc.communicate()
-        return proc.returncode, out
+        return proc.returncode, out, wrote
     try:
         out, _ = proc.communicate(timeout=kill_after)
-        return proc.returncode, out  # finished before the kill
+        return proc.returncode, out, None  # finished before the kill
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
-        return -9, out
+        return -9, out, None
 
 
-def family_trials(fam: Family, trials: int, rng: random.Random) -> dict:
+def family_trials(fam: Family, trials: int, rng: random.Random, writing: bool = False) -> dict:
+    """``writing``: kill points drawn from the part of the reference run after its first
+    write (startup, mostly imports, is skipped), else from the whole run."""
     t, ref = fam.work / "trial", fam.work / f"ref-{fam.name}"
     shutil.rmtree(t, ignore_errors=True)
     fam.prepare(t)
     start = time.perf_counter()
-    rc, out = genrank(fam.argv(t), t)
+    rc, out, wrote = genrank(fam.argv(t), t, watch=fam)
     duration = time.perf_counter() - start
+    lo = (wrote or 0.0) / duration if writing else 0.05
     if rc != 0:
         raise SystemExit(f"{fam.name}: the uninterrupted reference failed:\n{out}")
     t.rename(ref)
     res = {"family": fam.name, "tried": 0, "killed": 0, "after_write": 0, "held": 0,
-           "failures": [], "seconds": round(duration, 1), "trials": []}
+           "failures": [], "seconds": round(duration, 1), "trials": [],
+           "first_write_s": None if wrote is None else round(wrote, 1)}
     for i in range(trials):
         shutil.rmtree(t, ignore_errors=True)
         fam.prepare(t)
-        at = rng.uniform(0.05, 0.95) * duration
-        rc, _ = genrank(fam.argv(t), t, kill_after=at)
+        at = rng.uniform(lo, 0.95) * duration
+        rc, _, _ = genrank(fam.argv(t), t, kill_after=at)
         state = fam.progress(t) if rc == -9 else "finished before the kill"
         res["tried"] += 1
         res["killed"] += rc == -9
         res["after_write"] += rc == -9 and bool(state)
-        rc, out = genrank(fam.argv(t), t)
+        rc, out, _ = genrank(fam.argv(t), t)
         diffs = [f"rerun exit {rc}: {out.strip().splitlines()[-1:]}"] if rc != 0 else \
             fam.compare(t, ref)
         if diffs:
@@ -309,6 +327,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=24, help="items per run (default: 24)")
     ap.add_argument("--families", default="run,ingest,site,submit")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--while-writing", action="store_true",
+                    help="kill only after the command's first write (skips import time)")
     ap.add_argument("--work", help="working folder (default: a temp folder, removed)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -322,7 +342,7 @@ def main() -> None:
     setup.mkdir(exist_ok=True)
     data = Path(os.environ["GENRANK_DATA"]) / "pcfgset" / "model_predictions"
     for arch, run in REPLAYS:  # real published outputs: the runs that ingest and site use
-        rc, out = genrank(["score", "--task", "pcfgset_test", "--predictions",
+        rc, out, _ = genrank(["score", "--task", "pcfgset_test", "--predictions",
                            str(data / arch / "pcfgset" / f"run={run}.txt"), "--model-name", arch,
                            "--seed", str(run), "-o", str(work / "replayed")], setup)
         if rc != 0:
@@ -334,13 +354,14 @@ def main() -> None:
     results = []
     for name in wanted:
         print(f"{name}:", flush=True)
-        results.append(family_trials(families[name](work, ckpt, args.limit), args.trials, rng))
+        results.append(family_trials(families[name](work, ckpt, args.limit), args.trials, rng,
+                                     args.while_writing))
     print("\n| family | tried | killed mid-command | of which after its first write | "
-          "held (byte-identical) | failed | T (s) |")
-    print("|---|---|---|---|---|---|---|")
+          "held (byte-identical) | failed | T (s) | first write (s) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['family']} | {r['tried']} | {r['killed']} | {r['after_write']} | "
-              f"{r['held']} | {len(r['failures'])} | {r['seconds']} |")
+              f"{r['held']} | {len(r['failures'])} | {r['seconds']} | {r['first_write_s']} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     if not args.work and not any(r["failures"] for r in results):
