@@ -15,6 +15,7 @@ compares every result file with the reference:
 
     python benchmarks/kill_resume.py --trials 10 --limit 24       # about 10-15 minutes on 2 cores
     python benchmarks/kill_resume.py --while-writing --families run,submit   # skip import time
+    python benchmarks/kill_resume.py --by-state      # kill at each kind of partial output
 
 Prints a table: family, trials, kills that landed mid-command (and how many of those after
 the command had begun writing), held (identical), failed.
@@ -251,24 +252,50 @@ def env_for(t: Path) -> dict[str, str]:
             "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
-def first_write(proc: subprocess.Popen, fam: "Family", t: Path) -> float | None:
-    """Seconds until the command's first output appears (polled), None if it never does."""
-    start = time.perf_counter()
+def first_write(proc: subprocess.Popen, fam: "Family", t: Path,
+                states: list[str] | None = None) -> float | None:
+    """Seconds until the command's first output appears (polled), None if it never does;
+    ``states`` collects every distinct output state seen on the way."""
+    start, first = time.perf_counter(), None
     while proc.poll() is None:
-        if fam.progress(t):
-            return time.perf_counter() - start
-        time.sleep(0.1)
-    return None
+        state = fam.progress(t)
+        if state and first is None:
+            first = time.perf_counter() - start
+        if states is not None and state and state not in states:
+            states.append(state)
+        if first is not None and states is None:
+            break
+        time.sleep(0.05)
+    return first
+
+
+def kill_at_state(proc: subprocess.Popen, fam: "Family", t: Path, states: list[str],
+                  target: int) -> bool:
+    """SIGKILL the command as soon as its output reaches ``states[target]`` (or a later
+    state); False if it finished first."""
+    while proc.poll() is None:
+        state = fam.progress(t)
+        if state in states and states.index(state) >= target:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def genrank(argv: list[str], t: Path, *, kill_after: float | None = None,
-            watch: "Family | None" = None) -> tuple[int, str, float | None]:
-    """Run genrank (killed after ``kill_after`` s); with ``watch``, also when it first wrote."""
+            watch: "Family | None" = None, states: list[str] | None = None,
+            at_state: int | None = None) -> tuple[int, str, float | None]:
+    """Run genrank, killed after ``kill_after`` s or at output state ``at_state``; with
+    ``watch``, also when it first wrote (and the states it passed through)."""
     proc = subprocess.Popen([sys.executable, "-m", "genrank.cli", *argv], cwd=ROOT,
-                            env=env_for(t), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=env_for(t), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
+    if at_state is not None:
+        killed = kill_at_state(proc, watch, t, states, at_state)
+        _, err = proc.communicate()
+        return (-9 if killed else proc.returncode), err, None
     if kill_after is None:
-        wrote = first_write(proc, watch, t) if watch is not None else None
+        wrote = first_write(proc, watch, t, states) if watch is not None else None
         out, _ = proc.communicate()
         return proc.returncode, out, wrote
     try:
@@ -280,14 +307,18 @@ def genrank(argv: list[str], t: Path, *, kill_after: float | None = None,
         return -9, out, None
 
 
-def family_trials(fam: Family, trials: int, rng: random.Random, writing: bool = False) -> dict:
+def family_trials(fam: Family, trials: int, rng: random.Random, writing: bool = False,
+                  by_state: bool = False) -> dict:
     """``writing``: kill points drawn from the part of the reference run after its first
-    write (startup, mostly imports, is skipped), else from the whole run."""
+    write (startup, mostly imports, is skipped), else from the whole run. ``by_state``: kill
+    the moment the output reaches a randomly drawn one of the states the reference passed
+    through (items journaled, scores in the database, CSVs, site temp folder, ...)."""
     t, ref = fam.work / "trial", fam.work / f"ref-{fam.name}"
     shutil.rmtree(t, ignore_errors=True)
     fam.prepare(t)
     start = time.perf_counter()
-    rc, out, wrote = genrank(fam.argv(t), t, watch=fam)
+    states: list[str] = []
+    rc, out, wrote = genrank(fam.argv(t), t, watch=fam, states=states)
     duration = time.perf_counter() - start
     lo = (wrote or 0.0) / duration if writing else 0.05
     if rc != 0:
@@ -295,12 +326,17 @@ def family_trials(fam: Family, trials: int, rng: random.Random, writing: bool = 
     t.rename(ref)
     res = {"family": fam.name, "tried": 0, "killed": 0, "after_write": 0, "held": 0,
            "failures": [], "seconds": round(duration, 1), "trials": [],
-           "first_write_s": None if wrote is None else round(wrote, 1)}
+           "first_write_s": None if wrote is None else round(wrote, 1), "states": states}
     for i in range(trials):
         shutil.rmtree(t, ignore_errors=True)
         fam.prepare(t)
-        at = rng.uniform(lo, 0.95) * duration
-        rc, _, _ = genrank(fam.argv(t), t, kill_after=at)
+        if by_state and states:
+            target = rng.randrange(len(states))
+            at = float(target)
+            rc, _, _ = genrank(fam.argv(t), t, watch=fam, states=states, at_state=target)
+        else:
+            at = rng.uniform(lo, 0.95) * duration
+            rc, _, _ = genrank(fam.argv(t), t, kill_after=at)
         state = fam.progress(t) if rc == -9 else "finished before the kill"
         res["tried"] += 1
         res["killed"] += rc == -9
@@ -314,7 +350,9 @@ def family_trials(fam: Family, trials: int, rng: random.Random, writing: bool = 
         else:
             res["held"] += 1
         res["trials"].append({"kill_at_s": round(at, 2), "state": state, "held": not diffs})
-        print(f"  {fam.name} trial {i}: kill at {at:.2f}s of {duration:.1f}s "
+        when = f"state {int(at) + 1}/{len(states)}" if by_state and states else \
+            f"{at:.2f}s of {duration:.1f}s"
+        print(f"  {fam.name} trial {i}: kill at {when} "
               f"[{state or 'nothing written yet'}] -> {'held' if not diffs else diffs}",
               flush=True)
     shutil.rmtree(t, ignore_errors=True)
@@ -329,6 +367,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--while-writing", action="store_true",
                     help="kill only after the command's first write (skips import time)")
+    ap.add_argument("--by-state", action="store_true",
+                    help="kill the moment the output reaches a random one of the states the "
+                         "reference run passed through")
     ap.add_argument("--work", help="working folder (default: a temp folder, removed)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -355,7 +396,7 @@ def main() -> None:
     for name in wanted:
         print(f"{name}:", flush=True)
         results.append(family_trials(families[name](work, ckpt, args.limit), args.trials, rng,
-                                     args.while_writing))
+                                     args.while_writing, args.by_state))
     print("\n| family | tried | killed mid-command | of which after its first write | "
           "held (byte-identical) | failed | T (s) | first write (s) |")
     print("|---|---|---|---|---|---|---|---|")
