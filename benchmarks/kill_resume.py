@@ -296,15 +296,15 @@ def genrank(argv: list[str], t: Path, *, kill_after: float | None = None,
         return (-9 if killed else proc.returncode), err, None
     if kill_after is None:
         wrote = first_write(proc, watch, t, states) if watch is not None else None
-        out, _ = proc.communicate()
-        return proc.returncode, out, wrote
+        _, err = proc.communicate()
+        return proc.returncode, err, wrote
     try:
-        out, _ = proc.communicate(timeout=kill_after)
-        return proc.returncode, out, None  # finished before the kill
+        _, err = proc.communicate(timeout=kill_after)
+        return proc.returncode, err, None  # finished before the kill
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        return -9, out, None
+        _, err = proc.communicate()
+        return -9, err, None
 
 
 def family_trials(fam: Family, trials: int, rng: random.Random, writing: bool = False,

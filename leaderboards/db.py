@@ -136,10 +136,25 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
 
 
 def check_usable(path: str | Path) -> None:
-    """Before model work: an existing database file must open as one (nothing is created)."""
+    """Before model work: an existing database file must open as one (nothing is created).
+
+    An SQLite file with no tables at all is fine: a first ingest killed before its schema
+    was committed leaves one, and the next ingest or submit initialises it.
+    """
     path = Path(path)
     if path.is_dir() or (path.exists() and path.stat().st_size > 0):
-        connect(path, create=False).close()
+        try:
+            connect(path, create=False).close()
+        except GenrankError:
+            conn = sqlite3.connect(path)
+            try:
+                empty = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+            except sqlite3.DatabaseError:
+                empty = False
+            finally:
+                conn.close()
+            if not empty:
+                raise
 
 
 @contextmanager

@@ -134,6 +134,21 @@ def test_ingest_skips_incomplete_runs_and_goes_on(tmp_path, capsys):
     assert db.counts(db.connect(lb, create=False))["scores"] == 1
 
 
+def test_ingest_initialises_a_database_left_empty_by_a_kill(tmp_path, capsys):
+    """A first ingest killed inside sqlite's open leaves an SQLite file with no tables (found
+    by benchmarks/kill_resume.py --by-state); the next ingest must initialise it, not refuse."""
+    import sqlite3
+
+    make_run(tmp_path / "runs", "alpha", correct=12)
+    lb = tmp_path / "lb.sqlite"
+    conn = sqlite3.connect(lb)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    assert lb.stat().st_size > 0
+    assert main(["ingest", str(tmp_path / "runs"), "--db", str(lb), "--no-site"]) == 0
+    assert db.counts(db.connect(lb, create=False))["scores"] == 1
+
+
 # -- one writer per run directory -------------------------------------------------------------
 
 def _finish_many(args) -> None:
