@@ -27,8 +27,12 @@ COMMANDS = [
     "genrank.commands.site",
     "genrank.commands.leaderboard",
     "genrank.commands.validity",
+    "genrank.commands.label_errors",
+    "genrank.commands.glicko2",
     "genrank.commands.view",
     "genrank.commands.report",
+    "genrank.commands.judge_check",
+    "genrank.commands.split",
 ]
 
 
@@ -63,7 +67,11 @@ def build_parser() -> Parser:
 EXAMPLES = {
     "tasks": "genrank tasks --suite compositional",
     "leaderboard": "genrank leaderboard runs/ -o leaderboard.csv",
-    "validity": "genrank validity runs/ -o report/",
+    "validity": "genrank validity runs/ -o report/\n  genrank validity "
+                "$GENRANK_DATA/leaderboards/benchbench --reference all -o bb/",
+    "label-errors": "genrank label-errors --probs mnist_test_set_pyx.npy "
+                    "--labels mnist_test_set_original_labels.npy -o issues.csv",
+    "glicko2": "genrank glicko2 responses.csv --periods 5 -o ratings.csv",
     "site": "genrank site -o site/",
     "submit": "genrank submit path/to/checkpoint --model-name my-model --suite compositional",
     "ingest": "genrank ingest runs/",

@@ -72,3 +72,6 @@ def accuracy_by_difficulty(records, bins: int = 5, **_: Any) -> dict[str, float]
         out[f"acc_bin{b + 1}[{edges[b]:.6g},{edges[b + 1]:.6g}]"] = (
             float(records["score"][ok][sel].mean()) if sel.any() else math.nan)
     return out
+
+
+from harness.splits import files as _split_files  # noqa: E402,F401  (registers split_items)

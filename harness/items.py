@@ -29,6 +29,14 @@ def load_items(spec: TaskSpec, limit: int | None = None) -> list[Item]:
     return items[:limit] if limit else items
 
 
+def fewshot_pool(spec: TaskSpec) -> list[Item]:
+    """The whole few-shot source (a task's training side); empty if the task has none."""
+    fs = spec.fewshot or {}
+    if "source" not in fs:
+        return []
+    return registry.LOADERS[fs.get("loader", spec.loader)](spec, fs["source"])
+
+
 def load_fewshot(spec: TaskSpec) -> list[Item]:
     """k exemplars drawn with a fixed seed from the few-shot source (same for every item)."""
     if not spec.fewshot:

@@ -8,10 +8,13 @@ is used, so ``genrank tasks`` stays fast.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from harness.errors import GenrankError
-from harness.types import Item, Score
+from harness.types import GenerationConfig, Item, Score
+
+if TYPE_CHECKING:
+    from harness.roles import Judge
 
 # loader(spec, data_root) -> list[Item]
 LOADERS: dict[str, Callable[..., list[Item]]] = {}
@@ -21,6 +24,12 @@ VERIFIERS: dict[str, type["Verifier"]] = {}
 METRICS: dict[str, Callable[..., dict[str, float]]] = {}
 # reader(path, spec) -> DataFrame with prediction + (item_id | source) [+ model]
 PREDICTION_READERS: dict[str, Callable[..., Any]] = {}
+# `genrank split` pools a suite offers: name -> {"template": task, "sources": [source...]}
+SPLIT_DATASETS: dict[str, dict[str, Any]] = {}
+# "<mcd|tmcd>:<dataset tag>" -> item -> tree (harness.splits.trees) of its atoms and compounds
+SPLIT_PARSERS: dict[str, Callable[[Item], Any]] = {}
+# dataset tag -> input -> the right output (a rule interpreter), for ``baseline:oracle``
+ORACLES: dict[str, Callable[[str], str]] = {}
 
 
 class Verifier:
@@ -33,9 +42,20 @@ class Verifier:
     name = "verifier"
     #: bump when scoring behaviour changes, so records know which rule scored them
     version = "1"
+    #: True when scoring asks a judge model (the ``--judge`` model role)
+    needs_judge = False
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, judge: "Judge | None" = None, **params: Any) -> None:
         self.params = params
+        self.judge = judge
+
+    def use_judge(self, judge: "Judge | None") -> None:
+        """Hand over the run's judge (the runner does, before scoring)."""
+        self.judge = judge
+
+    def judge_config(self) -> GenerationConfig | None:
+        """The judge's decoding settings, for verifiers that ask one."""
+        return None
 
     def score(self, prediction: str, item: Item, evidence: dict | None = None) -> Score:
         """Score one output; ``evidence`` is what a replayed predictions file published
@@ -72,6 +92,24 @@ def prediction_reader(name: str):
     return _register(PREDICTION_READERS, name)
 
 
+def split_dataset(name: str, *, template: str, sources: list[dict[str, Any]]) -> None:
+    """Offer a pool to ``genrank split``: the template task's loader over these sources."""
+    _register(SPLIT_DATASETS, name)({"template": template, "sources": sources})
+
+
+def split_parser(dataset: str, *kinds: str):
+    """Register item -> tree for a dataset tag, for the ``mcd`` and/or ``tmcd`` strategies."""
+    def deco(fn):
+        for kind in kinds or ("mcd", "tmcd"):
+            _register(SPLIT_PARSERS, f"{kind}:{dataset}")(fn)
+        return fn
+    return deco
+
+
+def oracle(dataset: str):
+    return _register(ORACLES, dataset)
+
+
 def verifier(cls: type[Verifier]) -> type[Verifier]:
     _register(VERIFIERS, cls.name)(cls)
     return cls
@@ -80,6 +118,8 @@ def verifier(cls: type[Verifier]) -> type[Verifier]:
 def import_suite(suite: str) -> None:
     """Import ``suites.<suite>`` (and the engine's generic pieces) so they register."""
     importlib.import_module("harness.generic")
+    if suite == "generic":  # tasks made only of the engine's own pieces (genrank split)
+        return
     try:
         importlib.import_module(f"suites.{suite}")
     except ModuleNotFoundError as exc:

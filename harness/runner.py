@@ -19,6 +19,7 @@ from harness.backends.base import Backend, FailedOutput
 from harness.cache import GenerationCache, cache_key
 from harness.errors import DataMissing, GenrankError
 from harness.items import load_items, render_prompts
+from harness.roles import Judge, load_judge, resolve_judge
 from harness.runs import finish_task, open_run, run_name
 from harness.runstore import RunDir, make_record
 from harness.spec import TaskSpec, validate
@@ -35,6 +36,8 @@ class RunOptions:
     progress: bool = True
     progress_lines: bool = False  # not a terminal: a progress line every 30 s / 10 % instead
     skip_missing_data: bool = False
+    judge: str | None = None  # the judge model role (any model string)
+    judge_max_new_tokens: int | None = None  # overrides every judge task's limit
     num_fewshot: int | None = None          # lm-eval's --num_fewshot: exemplars per prompt
     gen_kwargs: dict[str, Any] = field(default_factory=dict)  # GenerationConfig overrides
     system_instruction: str | None = None
@@ -49,6 +52,7 @@ class TaskPlan:
     prompts: list[str]
     config: GenerationConfig
     verifier: registry.Verifier
+    judge: dict[str, Any] | None = None  # the judge's identity, when the verifier asks one
 
 
 @dataclass
@@ -56,6 +60,8 @@ class RunStats:
     generated: int = 0
     cached: int = 0
     resumed: int = 0
+    judge_asked: int = 0  # prompts sent to the judge model
+    judge_reused: int = 0  # judge answers taken from the cache
     seconds: float = 0.0
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -74,6 +80,24 @@ def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
     return dataclasses.replace(spec.generation, **changes)
 
 
+def make_verifier(spec: TaskSpec, opts: RunOptions) -> registry.Verifier:
+    """The task's verifier; one that asks a judge needs ``--judge`` (checked here)."""
+    cls = registry.VERIFIERS[spec.verifier.name]
+    params = dict(spec.verifier.params)
+    if cls.needs_judge:
+        if "judge" in params:
+            raise GenrankError("the judge is a model role, chosen with --judge MODEL; remove "
+                               "it from the task", file=spec.file, task=spec.name,
+                               field="verifier.judge")
+        if not opts.judge:
+            raise GenrankError("this task's verifier asks an LLM judge: pass --judge MODEL "
+                               "(alias, checkpoint folder, openai:URL#NAME, vllm:PATH)",
+                               file=spec.file, task=spec.name, field="--judge")
+        if opts.judge_max_new_tokens is not None:
+            params["max_new_tokens"] = opts.judge_max_new_tokens
+    return cls(**params)
+
+
 def with_fewshot(spec: TaskSpec, k: int | None) -> TaskSpec:
     """The task with ``k`` exemplars per prompt (a variant: its own spec hash)."""
     if k is None or (spec.fewshot or {}).get("k", 0) == k:
@@ -86,8 +110,10 @@ def with_fewshot(spec: TaskSpec, k: int | None) -> TaskSpec:
 
 
 def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
-    """Load and check every task first: bad input stops here, before the model loads."""
+    """Load and check every task first: bad input stops here, before the model loads.
+    The judge (when a task needs one) is resolved here too, without loading it."""
     plans = []
+    judge: dict[str, Any] | None = None
     for spec in specs:
         spec = with_fewshot(spec, opts.num_fewshot)
         validate(spec)
@@ -98,12 +124,25 @@ def plan(specs: Sequence[TaskSpec], opts: RunOptions) -> list[TaskPlan]:
                 raise
             print(f"skipped {spec.name}: {exc.message}", file=sys.stderr)
             continue
-        verifier = registry.VERIFIERS[spec.verifier.name](**spec.verifier.params)
+        verifier = make_verifier(spec, opts)
+        if verifier.needs_judge and judge is None:
+            judge = resolve_judge(opts.judge or "")
         plans.append(TaskPlan(spec, items, render_prompts(spec, items),
-                              effective_config(spec, opts), verifier))
+                              effective_config(spec, opts), verifier,
+                              judge if verifier.needs_judge else None))
     if not plans:
         raise GenrankError("no task has its data under GENRANK_DATA", field="--task")
     return plans
+
+
+def load_run_judge(plans: Sequence[TaskPlan], opts: RunOptions, options: dict[str, Any],
+                   backend: Backend | None = None) -> Judge | None:
+    """The judge the plans ask for (loaded once; the evaluated model's backend reused
+    when the judge is the same model), or None when no task needs one."""
+    identity = next((p.judge for p in plans if p.judge is not None), None)
+    if identity is None or not opts.judge:
+        return None
+    return load_judge(opts.judge, identity, options, reuse=backend)
 
 
 def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[Item],
@@ -139,10 +178,22 @@ def _choose(backend: Backend, prompt: str, item: Item) -> str:
 
 
 def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCache,
-             stats: RunStats, bar=None, chunk: int = 64) -> dict[str, float]:
+             stats: RunStats, bar=None, chunk: int = 64, judge: Judge | None = None
+             ) -> dict[str, float]:
     spec, ident = plan_.spec, backend.identity()
-    config_hash = stable_hash({"spec": spec.spec_hash, "model": ident["content_hash"],
-                               "generation": plan_.config.as_dict()})[:16]
+    # a backend that learns from the task's training side (the CPU baselines) salts the
+    # model hash with it, so the cache never answers one split with another's training
+    prepare = getattr(backend, "prepare", None)
+    salt = prepare(plan_) if prepare else None
+    model_hash = ident["content_hash"] if salt is None else stable_hash(
+        [ident["content_hash"], salt])[:16]
+    key = {"spec": spec.spec_hash, "model": model_hash,
+           "generation": plan_.config.as_dict()}
+    if plan_.judge is not None:  # another judge (or its settings) scores the items anew
+        key["judge"] = {"model": plan_.judge["content_hash"],
+                        "verifier": plan_.verifier.describe()["params"]}
+        plan_.verifier.use_judge(judge)
+    config_hash = stable_hash(key)[:16]
     done = {k: r for k, r in run.read_journal(spec.name).items()
             if r.get("config_hash") == config_hash}
     wanted = {it.id for it in plan_.items}
@@ -154,8 +205,7 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         idx = todo[start:start + chunk]
         items = [plan_.items[i] for i in idx]
         prompts = [plan_.prompts[i] for i in idx]
-        outputs, generated = _outputs(backend, plan_, prompts, items, cache,
-                                      ident["content_hash"])
+        outputs, generated = _outputs(backend, plan_, prompts, items, cache, model_hash)
         stats.generated += generated
         stats.cached += len(idx) - generated
         scores = plan_.verifier.score_many(outputs, items)
@@ -173,22 +223,32 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
     # what the run directory already holds
     ids = [it.id for it in plan_.items] + [k for k in done if k not in wanted]
     records = [{k: v for k, v in done[i].items() if k != "config_hash"} for i in ids]
-    return finish_task(run, spec, records, {
-        "generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
-        "fewshot": spec.fewshot, "limit": len(ids), "config_hash": config_hash})
+    task_meta = {"generation": plan_.config.as_dict(), "verifier": plan_.verifier.describe(),
+                 "fewshot": spec.fewshot, "limit": len(ids), "config_hash": config_hash}
+    if plan_.judge is not None:
+        task_meta["judge"] = judge_record(plan_, judge)
+    return finish_task(run, spec, records, task_meta)
+
+
+def judge_record(plan_: TaskPlan, judge: Judge | None) -> dict[str, Any]:
+    """What the run's metadata says about a task's judge: identity and settings."""
+    described = judge.describe() if judge is not None else dict(plan_.judge or {})
+    return {**described, "generation": plan_.verifier.judge_config().as_dict()}
 
 
 def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
-              opts: RunOptions, *, name: str | None = None) -> tuple[RunDir, RunStats]:
-    """Run every planned task into one run directory (``<out_dir>/<model>``)."""
+              opts: RunOptions, *, name: str | None = None, judge: Judge | None = None
+              ) -> tuple[RunDir, RunStats]:
+    """Run every planned task into one run directory (``<out_dir>/<model>``); ``judge``
+    scores the tasks whose verifier asks one."""
     ident = backend.identity()
     path = Path(out_dir) / run_name(name or ident["name"], seed=opts.seed)
     with RunDir(path).locked():  # a second process on the same directory fails fast
-        return _run_tasks(backend, plans, path, opts, ident, name)
+        return _run_tasks(backend, plans, path, opts, ident, name, judge)
 
 
 def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOptions,
-               ident: dict, name: str | None) -> tuple[RunDir, RunStats]:
+               ident: dict, name: str | None, judge: Judge | None) -> tuple[RunDir, RunStats]:
     from tqdm import tqdm
 
     run = open_run(path, {**ident, "name": name or ident["name"]},
@@ -205,13 +265,20 @@ def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOpt
     with bar_ctx as bar:
         for p in plans:
             bar.set_postfix_str(p.spec.name)
-            stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk)
+            stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk,
+                                                 judge)
     cache.close()
     stats.seconds = time.perf_counter() - start
     meta = run.read_metadata()
+    judged = [p for p in plans if p.judge is not None]
+    if judged:
+        meta.setdefault("model_roles", {})["judge"] = judge_record(judged[0], judge)
+        stats.judge_asked = getattr(judge, "asked", 0)
+        stats.judge_reused = getattr(judge, "reused", 0)
     meta.setdefault("history", []).append({
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
         "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
+        "judge_asked": stats.judge_asked, "judge_reused": stats.judge_reused,
         "tasks": [p.spec.name for p in plans],
         **(backend.run_stats() if hasattr(backend, "run_stats") else {})})
     run.write_metadata(meta)

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from harness.backends import peek_identity
 from harness.errors import GenrankError
-from harness.runner import RunOptions, RunStats, TaskPlan, plan, run_tasks
+from harness.runner import RunOptions, RunStats, TaskPlan, load_run_judge, plan, run_tasks
 from harness.runs import open_run, run_name
 from harness.runstore import RunDir, write_json
 from harness.spec import TaskSpec
@@ -60,20 +61,8 @@ def shard_name(index: int, count: int) -> str:
 def shard_key(plans: Sequence[TaskPlan], index: int, count: int, model_hash: str) -> str:
     return stable_hash({"model": model_hash, "tasks": [
         [p.spec.spec_hash, p.config.as_dict(), [it.id for it in p.items[index::count]]]
+        + ([p.judge["content_hash"], p.verifier.describe()["params"]] if p.judge else [])
         for p in plans]})[:16]
-
-
-def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
-    """The identity a shard's backend will report, without loading any weights."""
-    kind, _, rest = model.partition(":")
-    if kind == "openai" and rest:
-        from harness.backends import load_backend
-        return load_backend(model, **options).identity()
-    from harness.backends.models import resolve_model
-
-    ref = resolve_model(rest if kind in ("hf", "vllm") and rest else model)
-    return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
-            "source": ref.source}
 
 
 def _done(job: ShardJob) -> dict[str, Any] | None:
@@ -126,12 +115,14 @@ def run_shard(job: ShardJob) -> dict[str, Any]:
     if os.environ.get(FAULT_ENV) == str(job.index):
         runner_backend = _FaultOnce(backend, Path(job.path) / "fault.marker")
     opts = dataclasses.replace(job.opts, progress=False)
+    judge = load_run_judge(plans, job.opts, job.options, backend)
     run, stats = run_tasks(runner_backend, plans, Path(job.path).parent, opts,
-                           name=shard_name(job.index, job.count))
+                           name=shard_name(job.index, job.count), judge=judge)
     path = run.path
     info = {"key": job.key, "index": job.index, "count": job.count, "kind": backend.kind,
             "identity": backend.identity(), "settings": backend.settings(),
             "generated": stats.generated, "cached": stats.cached, "resumed": stats.resumed,
+            "judge_asked": stats.judge_asked, "judge_reused": stats.judge_reused,
             "calls": backend.calls, "load_seconds": round(loaded, 3),
             "seconds": round(time.perf_counter() - start, 3), "pid": os.getpid()}
     write_json(path / "done.json", info)
@@ -254,11 +245,14 @@ def run_sharded(model: str, options: dict[str, Any], specs: list[TaskSpec],
     stats = RunStats(generated=sum(i["generated"] for i in fresh),
                      cached=sum(i["cached"] for i in fresh),
                      resumed=merged.resumed - sum(i["generated"] + i["cached"] for i in fresh),
+                     judge_asked=sum(i.get("judge_asked", 0) for i in fresh),
+                     judge_reused=sum(i.get("judge_reused", 0) for i in fresh),
                      seconds=time.perf_counter() - start, scores=merged.scores)
     meta = run.read_metadata()
     meta["backend"] = {"name": first["kind"], **finisher.settings()}
     meta["history"][-1].update(
         generated=stats.generated, cached=stats.cached, resumed=stats.resumed,
+        judge_asked=stats.judge_asked, judge_reused=stats.judge_reused,
         seconds=round(stats.seconds, 3),
         shards=[{k: i[k] for k in ("index", "generated", "cached", "resumed", "calls",
                                    "load_seconds", "seconds")} | {"ran": i["index"] in ran}

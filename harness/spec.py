@@ -184,6 +184,20 @@ def load_specs(path: str | Path | None = None) -> dict[str, TaskSpec]:
     return _load(str(p), mtime)
 
 
+def load_task_files(paths: list[str] | None) -> dict[str, TaskSpec]:
+    """Tasks of several files (default: tasks.yaml); a name declared twice is an error."""
+    if not paths:
+        return load_specs()
+    merged: dict[str, TaskSpec] = {}
+    for path in paths:
+        for name, spec in load_specs(path).items():
+            if name in merged:
+                raise GenrankError("task declared in two tasks files", file=str(path),
+                                   task=name, field="--tasks-file")
+            merged[name] = spec
+    return merged
+
+
 def validate(spec: TaskSpec) -> None:
     """Check that every name the spec uses is registered (imports the task's suite)."""
     registry.import_suite(spec.suite)

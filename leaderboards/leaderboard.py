@@ -21,6 +21,7 @@ from harness import registry
 from harness.errors import GenrankError
 from harness.spec import load_specs
 from leaderboards.ci import bootstrap_metric, bootstrap_ratio, interval
+from leaderboards.item_terms import terms_function
 from leaderboards.runs import find_runs
 
 
@@ -44,16 +45,8 @@ def _metric_fn(task: str, spec_hash: str, metric: str):
                 return out[metric]
         return math.nan
 
-    def terms(df: pd.DataFrame):
-        """(num, den) per item when the metric is a ratio of item sums, else None."""
-        for fn, params in fns:
-            decompose = getattr(fn, "item_terms", None)
-            if decompose is not None:
-                out = decompose(df, **params)
-                if metric in out:
-                    return out[metric]
-        return None
-    primary.terms = terms
+    decompose = terms_function(task, spec_hash, metric)
+    primary.terms = decompose or (lambda df: None)  # (num, den) per item for ratio metrics
     return primary
 
 
@@ -128,12 +121,35 @@ def assemble(per_key: dict[str, dict[str, dict]], direction: dict[str, bool]) ->
                                                    for m, c in cols.items()})
     table = pd.DataFrame({k: v.reindex(models) for k, v in columns.items()},
                          index=pd.Index(models, name="model"))
-    rank_df, win_df = pd.DataFrame(ranks), pd.DataFrame(wins)
-    table.insert(0, "n_tasks", rank_df.notna().sum(axis=1))
-    table.insert(1, "mean_rank", rank_df.mean(axis=1))
-    table.insert(2, "mean_win_rate", win_df.mean(axis=1))
-    table = table.sort_values(["mean_win_rate", "mean_rank"], ascending=[False, True])
+    summary = shared_task_summary(pd.DataFrame(ranks).reindex(models),
+                                  pd.DataFrame(wins).reindex(models))
+    for i, col in enumerate(summary.columns):
+        table.insert(i, col, summary[col])
+    table = table.sort_values(["fewer_shared_tasks", "mean_win_rate", "mean_rank"],
+                              ascending=[True, False, True])
     return table.reset_index()
+
+
+SUMMARY_COLUMNS = ["n_tasks", "n_shared_tasks", "fewer_shared_tasks", "mean_rank",
+                   "mean_win_rate"]
+
+
+def shared_task_summary(ranks: pd.DataFrame, wins: pd.DataFrame) -> pd.DataFrame:
+    """Mean rank and win rate over the tasks each model shares with at least one other model.
+
+    A task only one model ran ranks nobody, so it never counts (it used to give a lone model
+    mean rank 1.00). Models whose shared tasks are fewer than the most any model has are
+    flagged in ``fewer_shared_tasks``: their means rest on a different, smaller comparison.
+    """
+    scored = ranks.notna()
+    shared = scored & (scored.sum(axis=0) >= 2)
+    n_shared = shared.sum(axis=1)
+    out = pd.DataFrame({"n_tasks": scored.sum(axis=1), "n_shared_tasks": n_shared},
+                       index=ranks.index)
+    out["fewer_shared_tasks"] = n_shared < (n_shared.max() if len(n_shared) else 0)
+    out["mean_rank"] = ranks.where(shared).mean(axis=1)
+    out["mean_win_rate"] = wins.where(shared).mean(axis=1)
+    return out[SUMMARY_COLUMNS]
 
 
 def win_rate(signed: pd.Series) -> pd.Series:

@@ -25,8 +25,8 @@ if have pcfgset/model_predictions; then
       --predictions "$DATA/pcfgset/model_predictions/$arch/pcfgset/"
   done
 fi
-if have halogen/model_hallucinations; then
-  $G score --task halogen_rationalization_binary --limit "$LIMIT" -o "$OUT" \
+if have halogen/model_hallucinations; then  # 14 published models, every item (replay is fast)
+  $G score --task halogen_rationalization_binary -o "$OUT" \
     --predictions "$DATA/halogen/model_hallucinations/"
 fi
 if ! have pcfgset/model_predictions; then

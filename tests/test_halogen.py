@@ -256,23 +256,31 @@ def test_offline_refusal_verifiers():
 
 
 class FakeJudge:
-    """A stand-in backend with the engine's generate() contract."""
+    """A stand-in for the judge role (the Judge interface: ask, describe)."""
 
     def __init__(self):
         self.prompts = []
 
-    def generate(self, prompts, config):
+    def ask(self, prompts, config):
         self.prompts += prompts
         return ["| Anna was born in 1900. | True |\n| Anna won a Nobel prize. | False |"] * len(prompts)
 
+    def describe(self):
+        return {"model": "fake"}
 
-def test_judge_verifier_uses_backend_and_spec_prompt():
+
+def test_judge_verifier_uses_judge_and_spec_prompt():
     spec = _spec("summarization")
     from harness.registry import VERIFIERS
     judge = FakeJudge()
-    v = VERIFIERS["halogen_judge"](backend=judge, **spec.verifier.params)
-    (s,) = v.score_many(["Anna, born 1900, won a Nobel prize."],
-                        [_item("summarization", input="Summarize", text="Anna was born in 1900.")])
+    v = VERIFIERS["halogen_judge"](judge=judge, **spec.verifier.params)
+    item = _item("summarization", input="Summarize", text="Anna was born in 1900.")
+    s, abstained = v.score_many(["Anna, born 1900, won a Nobel prize.", "I'm sorry, I can't."],
+                                [item, item])
     assert s.value == 0.5 and s.detail["source"] == "judge"
     assert "Source passage: Anna was born in 1900." in judge.prompts[0]
     assert isinstance(s, Score)
+    # an abstained response needs no judge: one prompt for two responses
+    assert len(judge.prompts) == 1 and abstained.extracted == "abstained"
+    with pytest.raises(GenrankError, match="--judge"):
+        VERIFIERS["halogen_judge"](**spec.verifier.params).score_many(["x"], [item])

@@ -134,3 +134,23 @@ def test_in_browser_sort_follow_screenshot(site, tmp_path):
         assert driver.save_screenshot(str(tmp_path / "task.png"))
     finally:
         driver.quit()
+
+
+def test_benchmark_page_names_the_llm_judge(tmp_path):
+    """A judged column says which judge scored which models, and warns when they differ."""
+    import json
+
+    runs = [make_run(tmp_path / "runs", m, correct=c) for m, c in (("a", 20), ("b", 10))]
+    for path, judge in zip(runs, ("judge-one", "judge-two")):
+        meta_path = path / "metadata.json"
+        meta = json.loads(meta_path.read_text())
+        meta["tasks"][TASK]["judge"] = {"name": judge, "content_hash": judge[-3:] * 4}
+        meta_path.write_text(json.dumps(meta))
+    conn = db.connect(tmp_path / "lb.sqlite")
+    for r in runs:
+        db.ingest(conn, r)
+    conn.close()
+    assert main(["site", "-o", str(tmp_path / "site"), "--db", str(tmp_path / "lb.sqlite")]) == 0
+    page = next((tmp_path / "site" / "tasks").glob("*.html")).read_text()
+    assert "LLM judge" in page and "judge-one" in page and "judge-two" in page
+    assert "different judges scored this column" in page

@@ -59,50 +59,69 @@ def test_pairwise_equals_scipy_on_shared_models(catalog):
             assert row.pearson_r == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
 
 
-def _ibm_reference_zscores(long: pd.DataFrame, agg: list[str]) -> pd.DataFrame:
-    """IBM BenchBench's pipeline in its own long-format style (add_aggregate with mean win rate,
-    all-vs-all kendall agreements via pivot().corr(), Reporter.get_z_score), written
-    independently of leaderboards.validity."""
-    df = long[["model", "scenario", "score"]].copy()
-    df_for_agg = df.query("scenario in @agg")
-    need = min(max(1, len(agg) // 3), df_for_agg["scenario"].nunique())
-    keep = df_for_agg.groupby("model")["scenario"].count().to_frame().query("scenario >= @need")
-    df_for_agg = df_for_agg[df_for_agg["model"].isin(keep.index)].copy()
-
-    def wr(series):
-        return series.transform(lambda x: sum(1 for v in series if x > v) / (len(series) - 1))
-
-    df_for_agg["wr"] = df_for_agg.groupby("scenario")["score"].transform(wr)
-    mean_df = df_for_agg.groupby("model").agg(score=("wr", "mean")).reset_index()
-    mean_df["scenario"] = "aggregate"
-    full = pd.concat([df, mean_df])
-    rows = []
-    for scen in full["scenario"].unique():
-        if scen == "aggregate":
-            continue
-        cur = full[full["scenario"].isin([scen, "aggregate"])]
-        counts = cur["model"].value_counts()
-        inter = counts[counts == 2].index
-        if len(inter) < 5:
-            continue
-        piv = cur[cur["model"].isin(inter)].pivot(index="model", columns="scenario",
-                                                   values="score")
-        corr = piv.corr(method=lambda x, y: stats.kendalltau(x, y)[0]).loc[scen, "aggregate"]
-        rows.append({"scenario": scen, "correlation": corr})
-    ag = pd.DataFrame(rows).dropna()
-    ag["z_score"] = (ag["correlation"] - ag["correlation"].mean()) / ag["correlation"].std()
-    return ag.set_index("scenario")
+@pytest.fixture(scope="module")
+def ibm_z(catalog):
+    from tests.benchbench_ibm_port import ibm_zscores
+    return ibm_zscores(catalog[0])
 
 
-def test_zscores_match_ibm_pipeline(catalog):
-    _, long, agg, wide = catalog
-    wa = aggregate.with_aggregate(wide, agg)
-    ours = aggregate.agreement_with_reference(wa).dropna(subset=["z_score"]).set_index("benchmark")
-    ref = _ibm_reference_zscores(long, agg)
-    assert sorted(ours.index) == sorted(ref.index)
-    assert len(ref) >= 60
-    np.testing.assert_allclose(ours.loc[ref.index, "kendall_tau"], ref["correlation"], atol=1e-12)
+def _cli_zscores(tmp_path, *args):
+    from genrank.cli import main
+    assert main(["validity", *args, "-o", str(tmp_path), "--n-boot", "20",
+                 "--k", "5", "--skip", "stability"]) == 0
+    z = pd.read_csv(tmp_path / "agreement_with_aggregate.csv")
+    return z.dropna(subset=["z_score"]).set_index("benchmark"), (tmp_path / "summary.md").read_text()
+
+
+def test_zscores_equal_ibm_code_path_over_scenarios_of_interest(catalog, ibm_z, tmp_path):
+    """Every z-score IBM's newbench example computes (each catalog scenario as the benchmark
+    under test, standardised over scenarios_of_intereset.txt + itself) equals genrank's."""
+    root, _, _, wide = catalog
+    ours, summary = _cli_zscores(tmp_path, str(root))
+    assert len(ibm_z) >= 60
+    assert sorted(ours.index) == sorted(ibm_z.index)
+    np.testing.assert_allclose(ours.loc[ibm_z.index, "kendall_tau"], ibm_z["corr_with_agg"],
+                               atol=1e-12)
+    np.testing.assert_allclose(ours.loc[ibm_z.index, "z_score"], ibm_z["z_score"], atol=1e-9)
+    listed = tables.read_list(root / tables.REFERENCE_FILE)
+    missing = [b for b in listed if b not in wide.columns]
+    assert missing and all(b in summary for b in missing)  # skipped names are reported
+    assert set(ours.index[ours["in_reference"]]) == set(listed) & set(ours.index)
+
+
+def test_uploaded_benchmark_zscore_equals_ibm_example(catalog, tmp_path):
+    """IBM's example: the catalog plus example_my_bench.csv, z-score of the uploaded one."""
+    from tests.benchbench_ibm_port import ibm_zscores
+    root = catalog[0]
+    mine = root / "example_my_bench.csv"
+    ref = ibm_zscores(root, uploaded=(pd.read_csv(mine), "uploaded_benchmark"))
+    ours, _ = _cli_zscores(tmp_path, str(root), str(mine))
+    assert ours.loc["my_bench", "z_score"] == pytest.approx(ref.loc["my_bench", "z_score"],
+                                                            abs=1e-9)
     np.testing.assert_allclose(ours.loc[ref.index, "z_score"], ref["z_score"], atol=1e-9)
+
+
+def test_reference_all_and_explicit_lists(catalog, tmp_path, capsys):
+    """--reference all standardises over every benchmark (IBM's path with every scenario of
+    interest); an explicit list is used as given, its unknown names skipped and reported."""
+    from tests.benchbench_ibm_port import ibm_zscores
+    root, _, _, wide = catalog
+    everything = ibm_zscores(root, interest=list(wide.columns))
+    ours, summary = _cli_zscores(tmp_path / "all", str(root), "--reference", "all")
+    np.testing.assert_allclose(ours.loc[everything.index, "z_score"], everything["z_score"],
+                               atol=1e-9)
+    assert "all" in summary
+    chosen = ["Helm Lite", "LMSys Arena", "MMLU Pro", "no such bench"]
+    few = ibm_zscores(root, interest=chosen)
+    ours, summary = _cli_zscores(tmp_path / "few", str(root), "--reference", ",".join(chosen))
+    np.testing.assert_allclose(ours.loc[few.index, "z_score"], few["z_score"], atol=1e-9)
+    assert "not in the table: no such bench" in summary
+    from genrank.cli import main
+    for bad, why in (("lists/missing.txt", "list file not found"),
+                     ("nothing,here", "none of the reference benchmarks")):
+        assert main(["validity", str(root), "-o", str(tmp_path / "bad"), "--reference", bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0] and "field=--reference" in err[0]
 
 
 def test_win_rate_ties_count_zero():
@@ -185,6 +204,7 @@ def test_granularity_top_and_bottom_subsets(catalog):
                                                           "random": 5, "top": 1}
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_cli_writes_report(catalog, tmp_path):
     from genrank.cli import main
     root = catalog[0]

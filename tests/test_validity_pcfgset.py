@@ -10,6 +10,7 @@ import csv
 import itertools
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -22,7 +23,7 @@ SPLITS = {"pcfgset_test": "pcfgset/run={r}.txt",
           "pcfgset_substitutivity_ed": "substitutivity/equally_distributed/run={r}.txt.gz",
           "pcfgset_substitutivity_primitive": "substitutivity/primitive/run={r}.txt.gz"}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("error::RuntimeWarning")]
 
 
 def _files():
@@ -84,8 +85,31 @@ def test_seed_pooled_tau_equals_scipy_on_pooled_vectors(pcfg):
                      for arch in ARCHS for r1, r2 in itertools.product(RUNS, RUNS)])
         assert row.n_pairs == 27  # 3 models x 3 x 3 seed pairs
         assert row.pooled_tau == pytest.approx(stats.kendalltau(x, y).statistic, abs=1e-12)
-        assert row.null_lo < row.null_mean < row.null_hi
-        assert 0 < row.p_value <= 1
+
+
+def test_chance_null_permutes_model_seed_blocks_exactly(pcfg):
+    """The null keeps each model's own seed scores and permutes which model meets which across
+    the two splits: with 3 models, all 6 permutations, an exact p-value (at least 1/6)."""
+    report, raw = pcfg
+    acc = {k: (d["prediction"] == d["target"]).mean() for k, d in raw.items()}
+    pooled = pd.read_csv(report / "pooled_concordance.csv")
+    ranges = set()
+    for row in pooled.itertuples():
+        null = []
+        for perm in itertools.permutations(ARCHS):
+            x, y = zip(*[(acc[row.a, arch, r1], acc[row.b, other, r2])
+                         for arch, other in zip(ARCHS, perm)
+                         for r1, r2 in itertools.product(RUNS, RUNS)])
+            null.append(stats.kendalltau(x, y).statistic)
+        null = np.array(null)
+        assert row.exact and row.n_models == 3
+        assert row.null_mean == pytest.approx(null.mean(), abs=1e-12)
+        assert (row.null_lo, row.null_hi) == pytest.approx(
+            tuple(np.quantile(null, [0.025, 0.975])), abs=1e-12)
+        assert row.p_value == pytest.approx(np.mean(null >= row.pooled_tau - 1e-12), abs=1e-12)
+        assert row.p_value >= 1 / 6
+        ranges.add((round(row.null_lo, 9), round(row.null_hi, 9)))
+    assert len(ranges) > 1  # the chance range follows each pair's data, not one fixed range
 
 
 def test_label_screening_matches_votes_in_the_files(pcfg):

@@ -25,6 +25,9 @@ def register(sub) -> None:
                         "openai:URL#NAME")
     p.add_argument("--task", "--tasks", action="append",
                    help="task names or globs, comma-separated or repeated")
+    p.add_argument("--tasks-file", action="append", metavar="FILE",
+                   help="read tasks from this file instead of tasks.yaml, e.g. one written by "
+                        "genrank split (repeatable; default: tasks.yaml)")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
                    type=key_value,
@@ -52,6 +55,11 @@ def register(sub) -> None:
                         "recorded as failed (scored wrong) before the run stops")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY",
                    help="openai: environment variable holding the API key (never recorded)")
+    p.add_argument("--judge", metavar="MODEL",
+                   help="the judge model role (as Inspect's): any --model string; tasks whose "
+                        "verifier asks an LLM judge need it")
+    p.add_argument("--judge-max-new-tokens", type=int, metavar="N",
+                   help="override every judge task's token limit for the judge")
     p.add_argument("-o", "--output", default="runs", help="run store folder")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
@@ -65,8 +73,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from genrank.commands.options import generation_overrides, model_arguments, task_names
-    from harness.runner import RunOptions, plan, run_tasks
-    from harness.spec import load_specs, select
+    from harness.runner import RunOptions, load_run_judge, plan, run_tasks
+    from harness.spec import load_task_files, select
 
     from harness.runs import check_name
 
@@ -75,7 +83,8 @@ def run(args) -> int:
     check_name(args.name)
     tags = dict(args.tag)
     model_args = model_arguments(args.model_args)
-    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite, tags=tags)
+    specs = select(load_task_files(args.tasks_file), tasks=task_names(args.task),
+                   suites=args.suite, tags=tags)
     opts = RunOptions(limit=args.limit, chat_template=args.chat_template,
                       max_new_tokens=args.max_new_tokens, seed=args.seed,
                       progress=not args.no_progress and sys.stderr.isatty(),
@@ -83,7 +92,8 @@ def run(args) -> int:
                       chunk=args.journal_every, skip_missing_data=args.skip_missing_data,
                       num_fewshot=args.num_fewshot,
                       gen_kwargs=generation_overrides(args.gen_kwargs),
-                      system_instruction=args.system_instruction)
+                      system_instruction=args.system_instruction,
+                      judge=args.judge, judge_max_new_tokens=args.judge_max_new_tokens)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
     from transformers.utils import logging as hf_logging
@@ -108,11 +118,15 @@ def run(args) -> int:
     else:
         backend = load_backend(args.model, **options)
         opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
-        run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name)
+        judge = load_run_judge(plans, opts, options, backend)
+        run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name,
+                                   judge=judge)
         calls = backend.calls
     print_scores(run_dir.path, sorted(stats.scores))
+    judged = (f", judge asked {stats.judge_asked}, judge cached {stats.judge_reused}"
+              if any(p.judge for p in plans) else "")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
-          f"resumed {stats.resumed}, model calls {calls}, {stats.seconds:.1f}s)")
+          f"resumed {stats.resumed}, model calls {calls}{judged}, {stats.seconds:.1f}s)")
     from leaderboards.answers import extraction_warnings
 
     for line in extraction_warnings(run_dir, stats.scores):

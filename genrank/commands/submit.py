@@ -52,6 +52,9 @@ def register(sub) -> None:
     p.add_argument("--no-chat-template", action="store_true",
                    help="score without the chat template (required if the checkpoint has none)")
     add_model_options(p)
+    p.add_argument("--judge", metavar="MODEL",
+                   help="the judge model role for tasks that ask an LLM judge (any model "
+                        "string)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("-o", "--output", default="runs", help="run store folder (default: runs)")
@@ -415,7 +418,7 @@ def _report(res) -> None:
 
 
 def run(args) -> int:
-    from harness.runner import RunOptions, plan, run_tasks
+    from harness.runner import RunOptions, load_run_judge, plan, run_tasks
     from harness.runs import check_name
     from harness.spec import load_specs, select
     from leaderboards import db
@@ -454,7 +457,8 @@ def run(args) -> int:
                       progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data,
                       num_fewshot=args.num_fewshot,
                       gen_kwargs=generation_overrides(args.gen_kwargs),
-                      system_instruction=args.system_instruction)
+                      system_instruction=args.system_instruction,
+                      judge=args.judge)
     plans = plan(specs, opts)  # every task input checked before the model loads
 
     from transformers.utils import logging as hf_logging
@@ -465,7 +469,8 @@ def run(args) -> int:
     options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
                **{k: v for k, v in model_args.items() if k != "pretrained"}}
     backend = load_backend(check["model"], **options)
-    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name)
+    judge = load_run_judge(plans, opts, options, backend)
+    run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name, judge=judge)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
           f"resumed {stats.resumed}, {stats.seconds:.1f}s)")
     _report(db.ingest(db_path, run_dir.path))

@@ -51,7 +51,7 @@ def table(rows, width: int) -> str:
     (the prompt keeps its tail, where the question is)."""
     if rows.empty:
         return "  (no items)"
-    fixed = {"item_id": 14, "extracted": 16, "score": 5, "why": 18}
+    fixed = {"item_id": 22, "extracted": 16, "score": 5, "why": 18}
     flexible = max(30, width - sum(fixed.values()) - 3 * (len(COLUMNS) - 1))
     widths = {**fixed, "prompt": flexible * 2 // 5, "prediction": flexible * 3 // 10,
               "target": flexible - flexible * 2 // 5 - flexible * 3 // 10}

@@ -1,4 +1,4 @@
-"""Backends: ``hf`` (default), ``vllm:``, ``openai:`` — chosen by the --model string."""
+"""Backends: ``hf`` (default), ``vllm:``, ``openai:``, ``baseline:`` — chosen by the --model string."""
 
 from __future__ import annotations
 
@@ -26,6 +26,18 @@ def load_backend(model: str, **options: Any) -> Backend:
     return HFBackend(resolve_model(model), **opts)
 
 
+def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The identity a backend for ``model`` will report, without loading any weights."""
+    kind, _, rest = model.partition(":")
+    if kind == "openai" and rest:
+        return load_backend(model, **options).identity()
+    from harness.backends.models import resolve_model
+
+    ref = resolve_model(rest if kind in ("hf", "vllm") and rest else model)
+    return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
+            "source": ref.source}
+
+
 def _lazy(module: str, cls: str):
     def make(target: str, **options: Any) -> Backend:
         import importlib
@@ -42,4 +54,5 @@ def _lazy(module: str, cls: str):
 BACKENDS = {
     "vllm": _lazy("harness.backends.vllm", "VLLMBackend"),
     "openai": _lazy("harness.backends.openai", "OpenAIBackend"),
+    "baseline": _lazy("harness.backends.baselines", "BaselineBackend"),
 }

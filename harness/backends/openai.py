@@ -33,17 +33,19 @@ class OpenAIBackend:
 
     def __init__(self, target: str, *, concurrency: int = 8, timeout: float = 120.0,
                  max_retries: int = 5, backoff: float = 1.0, api_key_env: str = "OPENAI_API_KEY",
-                 name: str | None = None, max_failed_items: int = 0,
+                 name: str | None = None, max_failed_items: int = 0, flag: str = "--model",
                  **_ignored: Any) -> None:
         base, _, model = target.partition("#")
+        self.flag = flag  # the option that named this model, for error lines (--model, --judge)
         if not base.startswith(("http://", "https://")) or not model:
             raise GenrankError(f"expected openai:http(s)://HOST:PORT/v1#MODEL, got {target!r}",
-                               field="--model")
+                               field=flag)
         self.base, self.model = base.rstrip("/"), model
         self.concurrency, self.timeout = max(1, int(concurrency)), float(timeout)
         self.max_retries, self.backoff, self.api_key_env = int(max_retries), backoff, api_key_env
         self.display = name or model.rstrip("/").rsplit("/", 1)[-1]
         self.calls = 0
+        self.served_model: str | None = None  # the "model" field of the server's answers
         self.max_failed_items, self.failed = int(max_failed_items), 0
         self.retries: Counter[str] = Counter()  # reason -> retries, recorded in the run's history
         self._lock = threading.Lock()
@@ -96,13 +98,13 @@ class OpenAIBackend:
                 if exc.code not in RETRY_STATUS or attempt == self.max_retries:
                     detail = exc.read()[:200].decode("utf-8", "replace").replace("\n", " ")
                     raise GenrankError(f"server answered {exc.code} for {url}: {detail}",
-                                       field="--model") from None
+                                       field=self.flag) from None
                 delay = _retry_after(exc.headers.get("Retry-After"))
                 why = f"HTTP {exc.code}"
             except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
                 if attempt == self.max_retries:
                     reason = getattr(exc, "reason", exc)
-                    raise GenrankError(f"cannot reach {url}: {reason}", field="--model") from None
+                    raise GenrankError(f"cannot reach {url}: {reason}", field=self.flag) from None
                 why = type(getattr(exc, "reason", exc)).__name__
             wait = delay if delay is not None \
                 else self.backoff * 2 ** attempt * (0.5 + random.random() / 2)
@@ -116,7 +118,9 @@ class OpenAIBackend:
     def _complete(self, prompt: str, config: GenerationConfig) -> str:
         endpoint, body = self.request_body(prompt, config)
         try:
-            choice = self.post(endpoint, body)["choices"][0]
+            answer = self.post(endpoint, body)
+            self.served_model = self.served_model or answer.get("model")
+            choice = answer["choices"][0]
         except GenrankError as exc:  # retries spent: give up on this item if allowed
             with self._lock:
                 if self.failed >= self.max_failed_items:

@@ -121,23 +121,45 @@ def _item_matrix(conn: sqlite3.Connection, key_rows: list[dict]
     return matrix, diff
 
 
-def _tests(col: Column) -> None:
-    """Paired test of each model against the next one down (BH over the column's pairs)."""
+def _item_terms(conn: sqlite3.Connection, key_rows: list[dict], task: dict
+                ) -> dict[str, pd.DataFrame] | None:
+    """label -> per-item ``num, den`` of the column's metric (summed over the label's runs),
+    or None when the metric is not a ratio of item sums."""
+    from leaderboards.item_terms import read_records, terms_function
+
+    decompose = terms_function(task["name"], task["spec_hash"], task["primary_metric"])
+    if decompose is None:
+        return None
+    rows = conn.execute("SELECT s.records_path, r.label FROM scores s JOIN runs r "
+                        "ON r.id=s.run_id WHERE s.task_id=?", (key_rows[0]["task_id"],))
+    out: dict[str, pd.DataFrame] = {}
+    for r in rows.fetchall():
+        records = read_records(r["records_path"])
+        terms = decompose(records)
+        if terms is None:
+            return None
+        frame = pd.DataFrame({"num": terms[0], "den": terms[1]},
+                             index=records["item_id"].astype(str))
+        frame = frame.groupby(level=0).sum()
+        out[r["label"]] = frame if r["label"] not in out else out[r["label"]].add(
+            frame, fill_value=0.0)
+    return out
+
+
+def _is_item_mean(col: Column) -> bool:
+    """Whether every model's score is the mean of its item scores (accuracy-like)."""
+    means = col.items.mean(axis=1)
+    return all(np.isclose(means.get(lb, np.nan), float(col.cells[lb]["score"]), atol=1e-9)
+               for lb in col.ranking())
+
+
+def _item_mean_pairs(col: Column, order: list[str]) -> list[tuple]:
+    """McNemar exact (0/1 items) or paired bootstrap of the mean, per adjacent pair."""
     from leaderboards.validity import significance as sig
 
-    order = col.ranking()
-    m = col.items
-    means = m.mean(axis=1)
-    not_mean = [lb for lb in order
-                if not np.isclose(means.get(lb, np.nan), float(col.cells[lb]["score"]),
-                                  atol=1e-9)]
-    if not_mean:
-        col.note = (f"{col.task['primary_metric']} is not a mean of item scores, so no paired "
-                    "item test separates its ranks")
-        return
     pairs = []
     for a, b in zip(order, order[1:]):
-        both = m.loc[[a, b]].dropna(axis=1)
+        both = col.items.loc[[a, b]].dropna(axis=1)
         if both.shape[1] < MIN_SHARED:
             continue
         x, y = both.loc[a].to_numpy(float), both.loc[b].to_numpy(float)
@@ -146,6 +168,50 @@ def _tests(col: Column) -> None:
                else sig.paired_bootstrap(x, y, n_boot=N_BOOT, seed=0))
         pairs.append((a, b, len(x), "McNemar exact" if binary else "paired bootstrap",
                       res["p_value"]))
+    return pairs
+
+
+def _metric_pairs(col: Column, terms: dict[str, pd.DataFrame], order: list[str]
+                  ) -> list[tuple]:
+    """Paired bootstrap over shared items of a ratio metric, recomputed from item terms."""
+    from leaderboards.item_terms import ratio
+    from leaderboards.validity import significance as sig
+
+    pairs = []
+    test = f"paired bootstrap of {col.task['primary_metric']} over items"
+    for a, b in zip(order, order[1:]):
+        if a not in terms or b not in terms:
+            continue
+        shared = terms[a].index.intersection(terms[b].index)
+        if len(shared) < MIN_SHARED:
+            continue
+        ta, tb = terms[a].loc[shared], terms[b].loc[shared]
+        res = sig.paired_metric_bootstrap(
+            {k: ta[k].to_numpy() for k in ta}, {k: tb[k].to_numpy() for k in tb}, ratio,
+            n_boot=N_BOOT, seed=0)
+        if not np.isnan(res["p_value"]):
+            pairs.append((a, b, len(shared), test, res["p_value"]))
+    return pairs
+
+
+def _tests(col: Column, terms: dict[str, pd.DataFrame] | None = None) -> None:
+    """Paired test of each model against the next one down (BH over the column's pairs).
+
+    Item means get McNemar / a paired bootstrap of item scores; a metric that is a ratio of
+    item sums (F1, HALoGEN's ratios) gets a paired bootstrap that recomputes it from
+    ``terms``; any other metric gets a note instead of marks.
+    """
+    from leaderboards.validity import significance as sig
+
+    order = col.ranking()
+    if _is_item_mean(col):
+        pairs = _item_mean_pairs(col, order)
+    elif terms is not None:
+        pairs = _metric_pairs(col, terms, order)
+    else:
+        col.note = (f"{col.task['primary_metric']} is neither a mean nor a ratio of item "
+                    "terms, so no paired item test separates its ranks")
+        return
     if not pairs:
         return
     adj = sig.benjamini_hochberg(np.array([p[-1] for p in pairs]))
@@ -172,7 +238,7 @@ def _columns(conn: sqlite3.Connection) -> dict[str, Column]:
         task["tags"] = json.loads(task["tags"])
         col = Column(key, task, {r["label"]: r for r in key_rows})
         col.items, col.difficulty = _item_matrix(conn, key_rows)
-        _tests(col)
+        _tests(col, None if _is_item_mean(col) else _item_terms(conn, key_rows, task))
         cols[key] = col
     return cols
 
@@ -235,7 +301,7 @@ def concordance(cols: dict[str, Column]) -> pd.DataFrame:
 
     wide = pd.DataFrame({k: pd.Series({m: c.signed(m) for m in c.cells}) for k, c in cols.items()})
     return pairwise(wide, min_models=3) if wide.shape[1] >= 2 else pd.DataFrame(
-        columns=["a", "b", "n", "kendall_tau", "pearson_r"])
+        columns=["a", "b", "n", "kendall_tau", "pearson_r", "undefined"])
 
 
 def _env():
@@ -295,6 +361,23 @@ def task_info(col: "Column", runs: dict[str, list[dict]]) -> dict:
             if t and t.get("spec_hash") == col.task["spec_hash"]:
                 return t
     return {}
+
+
+def judges(col: "Column", runs: dict[str, list[dict]]) -> list[dict]:
+    """Which LLM judge scored which rows of a judged column (one line per judge): scores
+    judged by different models are not the same measurement, so the page says so."""
+    by_judge: dict[str, dict] = {}
+    for label in col.cells:
+        for r in runs.get(label, []):
+            j = (r["metadata"].get("tasks", {}).get(col.task["name"]) or {}).get("judge")
+            if j:
+                name = str(j.get("name") or j.get("model") or "?")
+                key = f"{name}|{j.get('content_hash', '')}"
+                entry = by_judge.setdefault(key, {"name": name, "hash": j.get("content_hash"),
+                                                  "served": j.get("served_model"), "rows": []})
+                if label not in entry["rows"]:
+                    entry["rows"].append(label)
+    return list(by_judge.values())
 
 
 def example_prompt(conn: sqlite3.Connection, col: "Column") -> str | None:
@@ -401,11 +484,13 @@ def _write_site(conn: sqlite3.Connection, out: Path) -> None:
         for key, col in cols.items():
             rows = tau[(tau["a"] == key) | (tau["b"] == key)] if len(tau) else tau
             taus = sorted(({"other": r["b"] if r["a"] == key else r["a"], "n": int(r["n"]),
-                            "tau": r["kendall_tau"]} for _, r in rows.iterrows()),
+                            "tau": r["kendall_tau"], "why": r.get("undefined")}
+                           for _, r in rows.iterrows()),
                           key=lambda d: (math.isnan(d["tau"]), -(d["tau"] if not math.isnan(
                               d["tau"]) else 0), d["other"]))
             write(page_name("tasks", key), "task.html.j2", 1, col=col, taus=taus,
                   charts=difficulty_charts(col), title=key, info=task_info(col, runs),
+                  judges=judges(col, runs),
                   example=example_prompt(conn, col), item_links=links)
         (tmp / MARKER).write_text(json.dumps({"generator": "genrank", "signature": signature},
                                              sort_keys=True) + "\n")

@@ -1,8 +1,9 @@
 """Agreement with an aggregate reference, BenchBench style ("Benchmark Agreement Testing Done Right").
 
 The aggregate is the mean win rate over chosen scenarios; each benchmark's agreement with it is a
-Kendall tau over shared models, turned into a z-score against all benchmarks' agreements so that a
-new benchmark is judged relative to how well existing ones agree, not against an absolute bar.
+Kendall tau over shared models, turned into a z-score against a reference set's agreements (IBM's
+"scenarios of interest") so that a new benchmark is judged relative to how well established ones
+agree, not against an absolute bar.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leaderboards.validity.concordance import kendall_tau_b
+from leaderboards.validity.concordance import kendall_tau_b, why_undefined
 
 AGGREGATE = "aggregate"
 
@@ -50,11 +51,16 @@ def with_aggregate(wide: pd.DataFrame, scenarios: list[str]) -> pd.DataFrame:
 
 
 def agreement_with_reference(wide: pd.DataFrame, reference: str = AGGREGATE, *,
-                             min_models: int = 5) -> pd.DataFrame:
+                             min_models: int = 5,
+                             reference_set: list[str] | None = None) -> pd.DataFrame:
     """Per benchmark: shared models with the reference, Kendall tau-b, Pearson r and z-score.
 
-    z = (tau(b, ref) - mean_b' tau(b', ref)) / std_b' (ddof=1) over all benchmarks b' with at least
-    ``min_models`` shared models, b included.
+    The z-score standardises a benchmark's tau against the taus of a reference set of
+    benchmarks, as IBM BenchBench does with its "scenarios of interest": benchmark b is judged
+    against ``reference_set`` plus b itself (IBM adds the benchmark under test to the set),
+    mean and std (ddof=1) over those with at least ``min_models`` shared models and a defined
+    tau. ``reference_set=None`` uses every benchmark of the table. ``in_reference`` marks
+    the set's members; a benchmark whose tau is undefined gets no z-score.
     """
     ref = wide[reference]
     rows = []
@@ -62,18 +68,30 @@ def agreement_with_reference(wide: pd.DataFrame, reference: str = AGGREGATE, *,
         if col == reference:
             continue
         sub = pd.concat([wide[col], ref], axis=1).dropna()
-        n = len(sub)
+        x, y = sub.iloc[:, 0].to_numpy(float), sub.iloc[:, 1].to_numpy(float)
+        why = why_undefined(x, y, min_models=min_models, names=(col, reference))
         tau = r = np.nan
-        if n >= min_models:
-            x, y = sub.iloc[:, 0].to_numpy(float), sub.iloc[:, 1].to_numpy(float)
+        if why is None:
             tau = kendall_tau_b(x, y)
-            if x.std() > 0 and y.std() > 0:
-                r = float(np.corrcoef(x, y)[0, 1])
-        rows.append({"benchmark": col, "n": n, "kendall_tau": tau, "pearson_r": r})
+            r = float(np.corrcoef(x, y)[0, 1])
+        rows.append({"benchmark": col, "n": len(sub), "kendall_tau": tau, "pearson_r": r,
+                     "undefined": why})
     out = pd.DataFrame(rows)
-    valid = out["kendall_tau"].dropna()
-    out["z_score"] = (out["kendall_tau"] - valid.mean()) / valid.std(ddof=1)
+    members = set(out["benchmark"]) if reference_set is None else set(reference_set)
+    out["in_reference"] = out["benchmark"].isin(members)
+    taus = out.set_index("benchmark")["kendall_tau"]
+    base = taus[out["in_reference"].to_numpy()].dropna()
+    out["z_score"] = [_zscore(t, base if b in base.index else pd.concat([base, taus[[b]]]))
+                      if not np.isnan(t) else np.nan
+                      for b, t in taus.items()]
     return out.sort_values("z_score").reset_index(drop=True)
+
+
+def _zscore(value: float, population: pd.Series) -> float:
+    """(value - mean) / std (ddof=1) of the population; undefined below two members or no spread."""
+    if len(population) < 2 or population.std(ddof=1) == 0:
+        return np.nan
+    return float((value - population.mean()) / population.std(ddof=1))
 
 
 def _subset(n: int, k: int, strategy: str, rng: np.random.Generator) -> np.ndarray:

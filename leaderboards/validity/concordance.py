@@ -7,6 +7,7 @@ checked in the tests) because the snapshots have thousands of pairs; p-values co
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,22 @@ def kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float:
     return float(s / denom) if denom > 0 else float("nan")
 
 
+def why_undefined(x: np.ndarray, y: np.ndarray, *, min_models: int = 2,
+                  names: tuple[str, str] = ("a", "b")) -> str | None:
+    """Why a rank correlation of (x, y) is undefined, or None when it is defined.
+
+    Kendall tau-b and Pearson r need at least two observations and some spread in both
+    vectors; below ``min_models`` shared models a figure is not reported either.
+    """
+    n = len(x)
+    if n < max(2, min_models):
+        return f"{n} shared models, fewer than {max(2, min_models)}"
+    for values, name in zip((x, y), names):
+        if np.all(values == values[0]):
+            return f"every model has the same score on {name}"
+    return None
+
+
 def shared(wide: pd.DataFrame, a: str, b: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Scores of two columns over the models that have both."""
     sub = wide[[a, b]].dropna()
@@ -41,26 +58,42 @@ def shared(wide: pd.DataFrame, a: str, b: str) -> tuple[np.ndarray, np.ndarray, 
 
 def pairwise(wide: pd.DataFrame, *, min_models: int = 3, pvalues: bool = False,
              columns: list[str] | None = None) -> pd.DataFrame:
-    """Every pair of columns: n shared models, Kendall tau-b, Pearson r (and p-values on request)."""
+    """Every pair of columns: n shared models, Kendall tau-b, Pearson r (and p-values on request).
+
+    A pair whose statistics are undefined gets NaN figures, no p-value, and the reason in
+    ``undefined``.
+    """
     cols = list(columns or wide.columns)
     values = wide[cols].to_numpy(float)
     present = ~np.isnan(values)
     rows = []
     for i, j in itertools.combinations(range(len(cols)), 2):
         mask = present[:, i] & present[:, j]
-        n = int(mask.sum())
-        row = {"a": cols[i], "b": cols[j], "n": n, "kendall_tau": np.nan, "pearson_r": np.nan}
-        if n >= min_models:
-            x, y = values[mask, i], values[mask, j]
+        x, y = values[mask, i], values[mask, j]
+        why = why_undefined(x, y, min_models=min_models, names=(cols[i], cols[j]))
+        row = {"a": cols[i], "b": cols[j], "n": int(mask.sum()), "kendall_tau": np.nan,
+               "pearson_r": np.nan, "undefined": why}
+        if pvalues:
+            row.update(kendall_p=np.nan, pearson_p=np.nan)
+        if why is None:
             row["kendall_tau"] = kendall_tau_b(x, y)
-            if x.std() > 0 and y.std() > 0:
-                row["pearson_r"] = float(np.corrcoef(x, y)[0, 1])
+            row["pearson_r"] = float(np.corrcoef(x, y)[0, 1])
             if pvalues:
                 row["kendall_p"] = float(stats.kendalltau(x, y).pvalue)
-                row["pearson_p"] = (float(stats.pearsonr(x, y).pvalue)
-                                    if x.std() > 0 and y.std() > 0 else np.nan)
+                row["pearson_p"] = float(stats.pearsonr(x, y).pvalue)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["a", "b", "n", "kendall_tau", "pearson_r", "undefined",
+                                       *(["kendall_p", "pearson_p"] if pvalues else [])])
+
+
+def summarize(pairs: pd.DataFrame, value: str = "kendall_tau") -> str:
+    """"median X over N pairs (U undefined, skipped)": a summary that never averages undefined
+    figures in and says how many it left out."""
+    defined = pairs[value].dropna()
+    skipped = len(pairs) - len(defined)
+    med = f"{defined.median():.3f}" if len(defined) else "undefined"
+    return (f"median {value.replace('_', ' ')} {med} over {len(defined)} pairs"
+            + (f" ({skipped} undefined, skipped)" if skipped else ""))
 
 
 def matrix(pairs: pd.DataFrame, value: str = "kendall_tau") -> pd.DataFrame:
@@ -92,28 +125,72 @@ def seed_pooled_tau(scores: pd.DataFrame, split_a: str, split_b: str,
     return kendall_tau_b(xs, ys), len(xs)
 
 
-def chance_tau(scores: pd.DataFrame, split_a: str, split_b: str, *, n_sim: int = 2000,
-               seed: int = 0, split: str = "task") -> dict[str, float]:
-    """What pooled tau arises by chance at the observed score ranges.
+def _model_blocks(scores: pd.DataFrame, name: str, split: str) -> dict[str, np.ndarray]:
+    """Each model's defined values (one per seed) on one split; models without any are left out."""
+    sub = scores[(scores[split] == name) & scores["value"].notna()]
+    return {m: g["value"].to_numpy(float) for m, g in sub.groupby("model", sort=True)}
 
-    Each simulation draws every (model, seed) score independently and uniformly within the
-    observed range of its split, keeps the pooling structure, and computes the pooled tau. Returns
-    the observed tau, the null's mean and 2.5/97.5 % quantiles, and the one-sided p-value.
+
+def _pooled(a: dict[str, np.ndarray], b: dict[str, np.ndarray],
+            pairing: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled vectors: for each (model on a, model on b), all seed x seed pairs."""
+    xs = [np.repeat(a[ma], len(b[mb])) for ma, mb in pairing]
+    ys = [np.tile(b[mb], len(a[ma])) for ma, mb in pairing]
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _permutations(n: int, n_sim: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """All n! orderings when there are at most ``n_sim`` (exact), else ``n_sim`` random ones."""
+    if math.factorial(n) <= n_sim:
+        return np.array(list(itertools.permutations(range(n)))), True
+    return np.array([rng.permutation(n) for _ in range(n_sim)]), False
+
+
+def chance_tau(scores: pd.DataFrame, split_a: str, split_b: str, *, n_sim: int = 2000,
+               seed: int = 0, split: str = "task") -> dict:
+    """The pooled tau against what chance gives with these models' own seed spreads.
+
+    Null: the two splits order the models independently. Each model keeps its block of seed
+    scores on each split (its own spread and ties); only which model's block on ``split_b``
+    meets which on ``split_a`` is permuted: all permutations when there are at most ``n_sim``
+    (an exact test: with 3 models the smallest p-value is 1/6), else ``n_sim`` random ones.
+    (Permuting seeds within a model alone changes nothing: pooling takes every seed pair.)
+    Also returns a 95 % interval of the observed tau from resampling each model's seeds with
+    replacement on both splits (NaN when every model has one seed). An undefined observed tau
+    gets its reason and no p-value.
     """
-    a = scores[scores[split] == split_a][["model", "value"]].reset_index(drop=True)
-    b = scores[scores[split] == split_b][["model", "value"]].reset_index(drop=True)
-    pairs = a[["model"]].reset_index().merge(b[["model"]].reset_index(), on="model")
-    ia, ib = pairs["index_x"].to_numpy(), pairs["index_y"].to_numpy()
-    observed = kendall_tau_b(a["value"].to_numpy(float)[ia], b["value"].to_numpy(float)[ib])
+    a, b = _model_blocks(scores, split_a, split), _model_blocks(scores, split_b, split)
+    models = sorted(set(a) & set(b))
+    x, y = _pooled(a, b, [(m, m) for m in models]) if models else (np.array([]), np.array([]))
+    base = {"n_pairs": len(x), "n_models": len(models)}
+    why = why_undefined(x, y, min_models=2, names=(split_a, split_b))
+    if why is None and len(models) < 2:
+        why = f"{len(models)} shared model, fewer than 2"
+    if why is not None:
+        return {"observed": np.nan, **base, "null_mean": np.nan, "null_lo": np.nan,
+                "null_hi": np.nan, "p_value": np.nan, "exact": False, "tau_lo": np.nan,
+                "tau_hi": np.nan, "undefined": why}
+    observed = kendall_tau_b(x, y)
     rng = np.random.default_rng(seed)
-    ra = rng.uniform(a["value"].min(), a["value"].max(), (n_sim, len(a)))
-    rb = rng.uniform(b["value"].min(), b["value"].max(), (n_sim, len(b)))
-    sims = np.array([kendall_tau_b(ra[k, ia], rb[k, ib]) for k in range(n_sim)])
-    return {"observed": observed, "null_mean": float(np.nanmean(sims)),
-            "null_lo": float(np.nanquantile(sims, 0.025)),
-            "null_hi": float(np.nanquantile(sims, 0.975)),
-            "p_value": float((1 + np.sum(sims >= observed)) / (1 + n_sim)),
-            "n_pairs": len(ia)}
+    perms, exact = _permutations(len(models), n_sim, rng)
+    null = np.array([kendall_tau_b(*_pooled(a, b, [(models[i], models[j])
+                                                   for i, j in enumerate(p)])) for p in perms])
+    null = null[~np.isnan(null)]
+    hits = int(np.sum(null >= observed - 1e-12))
+    p_value = hits / len(null) if exact else (1 + hits) / (1 + len(null))
+    boot = []
+    several = any(len(a[m]) > 1 or len(b[m]) > 1 for m in models)  # one seed each: no spread
+    for _ in range(n_sim if several else 0):
+        ra = {m: rng.choice(a[m], len(a[m])) for m in models}
+        rb = {m: rng.choice(b[m], len(b[m])) for m in models}
+        bx, by = _pooled(ra, rb, [(m, m) for m in models])
+        if why_undefined(bx, by) is None:
+            boot.append(kendall_tau_b(bx, by))
+    lo, hi = (np.quantile(boot, [0.025, 0.975]) if boot else (np.nan, np.nan))
+    return {"observed": observed, **base, "null_mean": float(null.mean()),
+            "null_lo": float(np.quantile(null, 0.025)), "null_hi": float(np.quantile(null, 0.975)),
+            "p_value": float(p_value), "exact": exact, "tau_lo": float(lo), "tau_hi": float(hi),
+            "undefined": None}
 
 
 def pooled_concordance(scores: pd.DataFrame, splits: list[str] | None = None, *,

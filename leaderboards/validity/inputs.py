@@ -17,6 +17,7 @@ class Inputs:
     scores: pd.DataFrame | None         # one oriented value per run and task (primary_scores)
     items: pd.DataFrame                 # genrank item scores (+ answers), when runs were given
     aggregate: list[str] | None         # aggregate scenarios found beside a catalog
+    reference: list[str] | None = None  # z-score reference set found beside a catalog
 
 
 def leaderboard_csv_to_wide(df: pd.DataFrame) -> pd.DataFrame:
@@ -74,10 +75,11 @@ def load(paths: list[str], lower_is_better: list[str] | None = None,
     """Runs, leaderboard CSVs, wide CSVs and catalog folders, in any mix."""
     from leaderboards import runs
 
-    longs, run_paths, agg = [], [], None
+    longs, run_paths, agg, reference = [], [], None, None
     for p in map(Path, paths):
         if p.is_dir() and (p / "catalog").is_dir():
             long, agg = tables.benchbench_catalog(p, lower_is_better)
+            reference = tables.benchbench_reference(p)
             longs.append(long)
         elif p.is_dir() and any(p.glob("*.csv")) and not any(p.rglob("metadata.json")):
             longs.append(tables.load_catalog(p, lower_is_better=lower_is_better or []))
@@ -106,4 +108,55 @@ def load(paths: list[str], lower_is_better: list[str] | None = None,
             .assign(source="runs"))
     if longs:
         wide = tables.to_wide(pd.concat(longs, ignore_index=True))
-    return Inputs(wide, scores, items, agg)
+    return Inputs(wide, scores, items, agg, reference)
+
+
+MODEL_NAMES, ITEM_NAMES = ("model",), ("item", "item_id")
+SCORE_NAMES = ("correct", "score")
+
+
+def read_responses(path: str | Path) -> pd.DataFrame:
+    """A response table as long ``model, item_id, score`` (score in [0, 1], 1 = model correct).
+
+    Long form: columns ``model``, ``item`` (or ``item_id``) and ``correct`` (or ``score``).
+    Wide form: first column the model, one column per item. Blank cells are no game.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GenrankError("file not found", file=str(path), field="TABLE")
+    df = tables.read_table(path, rename_first=False)
+    cols = {str(c).lower(): c for c in df.columns}
+    model = next((cols[c] for c in MODEL_NAMES if c in cols), None)
+    item = next((cols[c] for c in ITEM_NAMES if c in cols), None)
+    score = next((cols[c] for c in SCORE_NAMES if c in cols), None)
+    if model is not None and item is not None and score is not None:
+        long = df[[model, item, score]].set_axis(["model", "item_id", "score"], axis=1)
+    else:
+        long = df.rename(columns={df.columns[0]: "model"}).melt(
+            id_vars="model", var_name="item_id", value_name="score")
+    raw = long["score"]
+    long = long.assign(score=pd.to_numeric(raw, errors="coerce")).dropna(subset=["score"])
+    bad = raw.notna() & ~raw.astype(str).str.strip().eq("") & pd.to_numeric(
+        raw, errors="coerce").isna()
+    if bad.any() or not long["score"].between(0, 1).all():
+        raise GenrankError("scores must be numbers in [0, 1] (1 = the model answered correctly)",
+                           file=str(path), field="correct")
+    if long.empty:
+        raise GenrankError("no responses in the table", file=str(path))
+    return long.reset_index(drop=True)
+
+
+def read_ratings(path: str | Path) -> pd.DataFrame:
+    """Starting ratings ``kind, name, rating, rd, volatility`` (the output format)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenrankError("file not found", file=str(path), field="--initial")
+    df = pd.read_csv(path)
+    need = ["kind", "name", "rating", "rd", "volatility"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise GenrankError(f"missing columns {', '.join(missing)}", file=str(path),
+                           field="--initial")
+    if not df["kind"].isin(["model", "item"]).all():
+        raise GenrankError("kind must be 'model' or 'item'", file=str(path), field="kind")
+    return df.assign(name=df["name"].astype(str))

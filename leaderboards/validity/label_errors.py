@@ -7,6 +7,8 @@ Inputs are out-of-sample predicted probabilities, or model-vote distributions bu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -14,17 +16,66 @@ from harness.errors import GenrankError
 
 
 def find_issues(labels: np.ndarray, pred_probs: np.ndarray, *,
-                filter_by: str = "prune_by_noise_rate") -> np.ndarray:
+                filter_by: str = "prune_by_noise_rate", n_jobs: int | None = 1) -> np.ndarray:
     """Boolean mask of likely label errors; probabilities are clipped to [0, 1] first.
 
     (Published probability files carry float noise such as 1.00001, which cleanlab rejects.)
+    cleanlab is imported here, only when screening runs.
     """
     try:
         from cleanlab.filter import find_label_issues
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise GenrankError("label-error screening needs the 'cleanlab' package") from exc
     probs = np.clip(np.asarray(pred_probs, float), 0.0, 1.0)
-    return find_label_issues(np.asarray(labels).astype(int), probs, filter_by=filter_by)
+    return find_label_issues(np.asarray(labels).astype(int), probs, filter_by=filter_by,
+                             n_jobs=n_jobs)
+
+
+def _load_array(path: str | Path, field: str) -> np.ndarray:
+    """A .npy array, or a CSV/TSV of numbers (no header) -- one clear error otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenrankError("file not found", file=str(path), field=field)
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        return np.loadtxt(path, delimiter="\t" if path.suffix == ".tsv" else ",", ndmin=1)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is one input problem
+        raise GenrankError(f"cannot read array: {exc}", file=str(path), field=field) from exc
+
+
+def read_label_problem(probs_path: str | Path, labels_path: str | Path
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, probabilities) from files, checked: n x K finite probabilities in [0, 1]
+    (up to float noise), n integer labels in 0..K-1."""
+    probs = _load_array(probs_path, "--probs")
+    labels = _load_array(labels_path, "--labels")
+    if probs.ndim != 2 or probs.shape[1] < 2 or not np.issubdtype(probs.dtype, np.number):
+        raise GenrankError(f"expected an items x classes matrix, got shape {probs.shape}",
+                           file=str(probs_path), field="--probs")
+    probs = probs.astype(float)
+    if not np.isfinite(probs).all() or probs.min() < -1e-3 or probs.max() > 1 + 1e-3:
+        raise GenrankError("probabilities must be finite and within [0, 1]",
+                           file=str(probs_path), field="--probs")
+    if labels.ndim != 1 or len(labels) != len(probs):
+        raise GenrankError(f"expected {len(probs)} labels (one per row of --probs), got shape "
+                           f"{labels.shape}", file=str(labels_path), field="--labels")
+    if not np.issubdtype(labels.dtype, np.number) or (labels != np.round(labels)).any() or (
+            labels.min() < 0 or labels.max() >= probs.shape[1]):
+        raise GenrankError(f"labels must be class indices 0..{probs.shape[1] - 1}",
+                           file=str(labels_path), field="--labels")
+    return labels.astype(int), probs
+
+
+def label_issue_table(labels: np.ndarray, probs: np.ndarray, flags: np.ndarray) -> pd.DataFrame:
+    """The flagged items, least confident in their given label first."""
+    idx = np.flatnonzero(flags)
+    clipped = np.clip(probs, 0.0, 1.0)
+    out = pd.DataFrame({"index": idx, "given_label": labels[idx],
+                        "predicted_label": clipped[idx].argmax(1),
+                        "given_label_prob": clipped[idx, labels[idx]],
+                        "predicted_label_prob": clipped[idx].max(1)})
+    return out.sort_values(["given_label_prob", "index"], ignore_index=True)
 
 
 def vote_distribution(preds: pd.DataFrame, *, smoothing: float = 0.5) -> tuple[

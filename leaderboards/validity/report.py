@@ -18,14 +18,34 @@ def _plt():
     return plt
 
 
+def cluster_order(mat: pd.DataFrame) -> list:
+    """Rows/columns ordered by average-linkage clustering on 1 - tau, so benchmarks that agree
+    sit together (undefined cells count as no agreement, for the ordering only)."""
+    if len(mat) < 3:
+        return list(mat.index)
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    dist = (1.0 - mat.to_numpy(float)).clip(0, 2)
+    dist = np.where(np.isnan(dist), 1.0, dist)
+    dist = (dist + dist.T) / 2
+    np.fill_diagonal(dist, 0.0)
+    return [mat.index[i] for i in leaves_list(linkage(squareform(dist, checks=False), "average"))]
+
+
 def heatmap(mat: pd.DataFrame, path: Path, title: str) -> None:
+    """Clustered tau matrix; undefined cells (too few shared models, no spread) are grey,
+    apart from tau = 0 (white)."""
     plt = _plt()
+    order = cluster_order(mat)
+    mat = mat.loc[order, order]
     size = max(6, 0.18 * len(mat))
     fig, ax = plt.subplots(figsize=(size, size))
-    im = ax.imshow(mat.to_numpy(float), vmin=-1, vmax=1, cmap="coolwarm")
+    cmap = plt.get_cmap("coolwarm").with_extremes(bad="#b8b8b8")
+    im = ax.imshow(np.ma.masked_invalid(mat.to_numpy(float)), vmin=-1, vmax=1, cmap=cmap)
     ax.set_xticks(range(len(mat)), mat.columns, rotation=90, fontsize=6)
     ax.set_yticks(range(len(mat)), mat.index, fontsize=6)
-    ax.set_title(title)
+    ax.set_title(f"{title} (clustered; grey = undefined)")
     fig.colorbar(im, ax=ax, shrink=0.6)
     _save(plt, fig, path)
 
@@ -44,6 +64,7 @@ def zscore_bars(z: pd.DataFrame, path: Path) -> None:
     ax.barh(z["benchmark"], z["z_score"], color=np.where(z["z_score"] < 0, "#c44", "#48c"))
     ax.tick_params(axis="y", labelsize=6)
     ax.set_xlabel("z-score of Kendall tau with the aggregate")
+    ax.set_title("Each benchmark's agreement with the aggregate (z-score of Kendall tau)")
     _save(plt, fig, path)
 
 
@@ -54,11 +75,12 @@ def granularity_plot(summary: pd.DataFrame, path: Path) -> None:
         ax.errorbar(g["k"], g["mean"], yerr=g["std"], marker="o", capsize=3, label=strategy)
     ax.set_xlabel("models in subset (k)")
     ax.set_ylabel("Kendall tau with the aggregate")
+    ax.set_title("Agreement with the aggregate by model-subset size")
     ax.legend()
     _save(plt, fig, path)
 
 
-def rank_interval_plot(ranks: pd.DataFrame, path: Path) -> None:
+def rank_interval_plot(ranks: pd.DataFrame, path: Path, task: str) -> None:
     plt = _plt()
     r = ranks.sort_values("rank")
     fig, ax = plt.subplots(figsize=(6, max(3, 0.25 * len(r))))
@@ -67,36 +89,43 @@ def rank_interval_plot(ranks: pd.DataFrame, path: Path) -> None:
     ax.set_yticks(range(len(r)), r["model"], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("rank (95 % item-bootstrap interval)")
+    ax.set_title(f"Rank intervals on {task}")
     _save(plt, fig, path)
 
 
-def curve_plot(curve: pd.DataFrame, path: Path) -> None:
+def curve_plot(curve: pd.DataFrame, path: Path, tasks: str) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, g in curve.groupby("model"):
         ax.plot(g["bin"], g["accuracy"], marker="o", label=str(model))
     ax.set_xlabel("difficulty bin (1 = easiest)")
     ax.set_ylabel("accuracy")
+    ax.set_title(f"Easy to hard by IRT difficulty on {tasks}", fontsize=9)
     ax.legend(fontsize=6)
     _save(plt, fig, path)
 
 
 def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str] | None = None,
-                n_boot: int = 1000, ks: list[int] | None = None, n_draws: int = 50,
-                seed: int = 0) -> list[str]:
-    """Concordance, aggregate agreement, granularity and W for a wide table; returns md lines."""
+                reference_set: list[str] | None = None, n_boot: int = 1000,
+                ks: list[int] | None = None, n_draws: int = 50, seed: int = 0) -> list[str]:
+    """Concordance, aggregate agreement, granularity and W for a wide table; returns md lines.
+
+    ``reference_set``: benchmarks the z-scores are standardised over (None: all of them);
+    names not in the table are skipped and listed in the summary.
+    """
     lines = [f"Table: {wide.shape[0]} models x {wide.shape[1]} benchmarks.", ""]
     pairs = concordance.pairwise(wide)
     pairs.to_csv(out / "pairwise_concordance.csv", index=False)
     heatmap(concordance.matrix(pairs), out / "kendall_tau_matrix.png", "Kendall tau-b")
     usable = pairs[pairs["n"] >= 5]
     lines += [f"- {len(pairs)} benchmark pairs, {len(usable)} with >= 5 shared models; "
-              f"median Kendall tau {usable['kendall_tau'].median():.3f}, "
-              f"median Pearson r {usable['pearson_r'].median():.3f}."]
+              f"{concordance.summarize(usable)}; {concordance.summarize(usable, 'pearson_r')}."]
     scen = aggregate_scenarios or list(wide.columns)
     wa = aggregate.with_aggregate(wide, scen)
     wa.to_csv(out / "table_with_aggregate.csv")
-    z = aggregate.agreement_with_reference(wa)
+    present = None if reference_set is None else [b for b in reference_set if b in wide.columns]
+    z = aggregate.agreement_with_reference(wa, reference_set=present)
+    lines += [_reference_line(reference_set, present, z)]
     ci = stability.reference_tau_intervals(wa, aggregate.AGGREGATE, n_boot=n_boot, seed=seed)
     z = z.merge(ci[["benchmark", "tau_lo", "tau_hi"]], on="benchmark", how="left")
     z.to_csv(out / "agreement_with_aggregate.csv", index=False)
@@ -124,15 +153,65 @@ def wide_report(wide: pd.DataFrame, out: Path, *, aggregate_scenarios: list[str]
     return lines
 
 
+def _reference_line(reference_set: list[str] | None, present: list[str] | None,
+                    z: pd.DataFrame) -> str:
+    """Which benchmarks the z-scores are standardised over, and which listed ones are absent."""
+    used = int((z["in_reference"] & z["kendall_tau"].notna()).sum())
+    if z["z_score"].isna().all():
+        return ("- No z-scores: fewer than two benchmarks have a defined tau with the aggregate "
+                "(at least 5 shared models and some spread).")
+    if reference_set is None:
+        return f"- z-scores standardised over all {used} benchmarks with a defined tau."
+    missing = [b for b in reference_set if b not in (present or [])]
+    return (f"- z-scores standardised over the reference set: {used} of {len(reference_set)} "
+            "listed benchmarks with a defined tau (plus the benchmark under test)"
+            + (f"; skipped, not in the table: {', '.join(missing)}" if missing else "") + ".")
+
+
+#: rows of a CSV shown in summary.html (the CSV beside it has them all)
+HTML_ROWS = 200
+
+
 def write_summary(out: Path, title: str, lines: list[str]) -> None:
+    """summary.md, and summary.html with the same lines, every CSV as a table (missing values
+    shown as "undefined", not as 0) and every plot."""
     md = "\n".join([f"# {title}", "", *lines, ""])
     (out / "summary.md").write_text(md, encoding="utf-8")
     pngs = sorted(p.name for p in out.glob("*.png"))
     body = "".join(f"<p>{html.escape(ln)}</p>" for ln in lines if ln)
-    imgs = "".join(f'<h3>{html.escape(p)}</h3><img src="{p}" style="max-width:100%">' for p in pngs)
+    tables = "".join(_html_table(p) for p in sorted(out.glob("*.csv")))
+    imgs = "".join(f'<h3>{html.escape(p)}</h3><img src="{p}" alt="{html.escape(p)}" '
+                   'style="max-width:100%">' for p in pngs)
+    style = ("<style>body{font:14px system-ui,sans-serif;margin:20px}table{border-collapse:"
+             "collapse;font-size:12px;margin-bottom:8px}td,th{border:1px solid #ddd;padding:2px 6px;"
+             "text-align:right}td.t,th.t{text-align:left}td.na{color:#999;font-style:italic}"
+             "details{margin:6px 0}</style>")
     (out / "summary.html").write_text(
-        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
-        f"<h1>{html.escape(title)}</h1>{body}{imgs}", encoding="utf-8")
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>{style}"
+        f"<h1>{html.escape(title)}</h1>{body}<h2>Tables</h2>{tables}<h2>Plots</h2>{imgs}",
+        encoding="utf-8")
+
+
+def _html_table(path: Path) -> str:
+    df = pd.read_csv(path)
+    shown = df.head(HTML_ROWS)
+    head = "".join(f"<th class=t>{html.escape(str(c))}</th>" for c in shown.columns)
+    rows = []
+    for rec in shown.itertuples(index=False):
+        cells = []
+        for v in rec:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                cells.append("<td class=na>undefined</td>")
+            elif isinstance(v, float):
+                cells.append(f"<td>{v:.4g}</td>")
+            else:
+                cells.append(f"<td class=t>{html.escape(str(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = (f"<p>{len(df) - HTML_ROWS} more rows in <a href='{path.name}'>{path.name}</a>.</p>"
+            if len(df) > HTML_ROWS else "")
+    return (f"<details{' open' if len(df) <= 40 else ''}><summary><a href='{path.name}'>"
+            f"{path.name}</a> ({len(df)} rows)</summary><table><tr>{head}</tr>"
+            f"{''.join(rows)}</table>{more}</details>")
 
 
 def respondents(items: pd.DataFrame) -> pd.DataFrame:
@@ -171,9 +250,13 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
     if sc["task"].nunique() > 1 and sc["model"].nunique() > 1:
         pooled = concordance.pooled_concordance(sc, n_sim=n_sim, seed=seed)
         pooled.to_csv(out / "pooled_concordance.csv", index=False)
-        lines += ["Seed-pooled Kendall tau between tasks (chance 95 % range in brackets):"]
-        lines += [f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
-                  f"p = {r.p_value:.4f}, {r.n_pairs} pooled pairs" for r in pooled.itertuples()]
+        lines += ["Seed-pooled Kendall tau between tasks (95 % range under chance, from "
+                  "permuting the models' seed blocks, in brackets; with several seeds, a "
+                  "seed-bootstrap interval):"]
+        lines += [_pooled_line(r) for r in pooled.itertuples()]
+        undefined = int(pooled["undefined"].notna().sum())
+        if undefined:
+            lines += [f"- {undefined} of {len(pooled)} task pairs undefined (reasons above)."]
     if items.empty:
         return lines
     if "stability" not in skip:
@@ -189,12 +272,25 @@ def items_report(scores: pd.DataFrame, items: pd.DataFrame, out: Path, *, n_boot
     return lines
 
 
+def _pooled_line(r) -> str:
+    """One pooled-concordance row as a summary line; an undefined tau says why, no p-value."""
+    if isinstance(r.undefined, str):
+        return f"- {r.a} vs {r.b}: undefined ({r.undefined})"
+    test = "exact permutation" if r.exact else "permutation"
+    seeds = ("" if np.isnan(r.tau_lo) else
+             f", seed-bootstrap [{r.tau_lo:.2f}, {r.tau_hi:.2f}]")
+    return (f"- {r.a} vs {r.b}: {r.pooled_tau:.3f} [{r.null_lo:.2f}, {r.null_hi:.2f}], "
+            f"p = {r.p_value:.4f} ({test}, {r.n_models} models){seeds}, "
+            f"{r.n_pairs} pooled pairs")
+
+
 def _stability(items: pd.DataFrame, out: Path, *, n_boot: int, seed: int) -> list[str]:
     boot = stability.item_bootstrap(items, n_boot=n_boot, seed=seed)
     boot["ranks"].to_csv(out / "rank_intervals.csv", index=False)
     boot["taus"].to_csv(out / "task_tau_intervals.csv", index=False)
-    overall = boot["ranks"][boot["ranks"]["task"] == boot["ranks"]["task"].iloc[-1]]
-    rank_interval_plot(overall, out / "rank_intervals.png")
+    last = boot["ranks"]["task"].iloc[-1]
+    overall = boot["ranks"][boot["ranks"]["task"] == last]
+    rank_interval_plot(overall, out / "rank_intervals.png", str(last))
     return []
 
 
@@ -229,7 +325,8 @@ def _difficulty(items: pd.DataFrame, out: Path, irt_model: str, n_binary: int) -
         fit.abilities.to_csv(out / f"irt_{irt_model}_abilities.csv", index=False)
         curve = irt.accuracy_by_difficulty(mat, fit.items.set_index("item_id")["difficulty"])
         curve.to_csv(out / "accuracy_by_difficulty.csv", index=False)
-        curve_plot(curve, out / "easy_to_hard.png")
+        curve_plot(curve, out / "easy_to_hard.png",
+                   ", ".join(sorted(map(str, items["task"].unique()))))
         glicko = glicko2.rate_items(resp.assign(
             item_id=resp["task"].astype(str) + "/" + resp["item_id"].astype(str)), periods=5)
         glicko.to_csv(out / "glicko2_ratings.csv", index=False)

@@ -8,6 +8,7 @@ Benjamini-Hochberg over all pairs say which adjacent ranks the data actually sep
 from __future__ import annotations
 
 import itertools
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,38 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, n_boot: int = 10000,
     p = 2 * min((boots <= 0).mean(), (boots >= 0).mean())
     return {"diff": float(d.mean()), "ci_lo": float(np.quantile(boots, 0.025)),
             "ci_hi": float(np.quantile(boots, 0.975)), "p_value": float(min(1.0, p))}
+
+
+def paired_metric_bootstrap(terms_a: dict[str, np.ndarray], terms_b: dict[str, np.ndarray],
+                            metric: Callable[[dict[str, np.ndarray]], np.ndarray], *,
+                            n_boot: int = 10000, seed: int = 0) -> dict[str, float]:
+    """Two-sided paired bootstrap of metric(a) - metric(b) for a metric of item-level terms.
+
+    ``terms_a`` / ``terms_b``: per-item arrays (same items, same order) of each term, e.g.
+    ``{"num": 2TP_i, "den": 2TP_i + FP_i + FN_i}`` for F1. Each draw resamples the items
+    (the same draw for both models), sums every term over the drawn items and recomputes the
+    metric from the sums for both models: ``metric`` maps ``{term: sums}`` (arrays over draws)
+    to the figure. Draws where either figure is undefined (NaN) are left out. With the item
+    mean as the metric this is ``paired_bootstrap`` (same draws; same p-value up to float
+    rounding of exact ties).
+    """
+    names = sorted(terms_a)
+    a = np.vstack([np.asarray(terms_a[k], float) for k in names])
+    b = np.vstack([np.asarray(terms_b[k], float) for k in names])
+    n = a.shape[1]
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    fa = metric(dict(zip(names, a @ counts.T)))
+    fb = metric(dict(zip(names, b @ counts.T)))
+    point = float(metric(dict(zip(names, a.sum(1))))) - float(metric(dict(zip(names, b.sum(1)))))
+    diffs = (fa - fb)[~(np.isnan(fa) | np.isnan(fb))]
+    if not len(diffs) or np.isnan(point):
+        return {"diff": point, "ci_lo": np.nan, "ci_hi": np.nan, "p_value": np.nan,
+                "n_draws": len(diffs)}
+    p = 2 * min((diffs <= 0).mean(), (diffs >= 0).mean())
+    return {"diff": point, "ci_lo": float(np.quantile(diffs, 0.025)),
+            "ci_hi": float(np.quantile(diffs, 0.975)), "p_value": float(min(1.0, p)),
+            "n_draws": len(diffs)}
 
 
 def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> dict[str, float]:

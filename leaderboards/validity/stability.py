@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from leaderboards.validity.concordance import kendall_tau_b
+from leaderboards.validity.concordance import kendall_tau_b, why_undefined
 
 
 def kendall_w(wide: pd.DataFrame) -> dict[str, float]:
@@ -57,6 +57,21 @@ def complete_block(wide: pd.DataFrame, min_models: int = 8) -> list[str]:
         rows = rows & present[best]
 
 
+def _quantiles(draws: np.ndarray, lo_q: float, hi_q: float) -> tuple[float, float]:
+    """Quantiles of the defined draws; NaN (no warning) when no draw is defined."""
+    ok = draws[~np.isnan(draws)]
+    return (float(np.quantile(ok, lo_q)), float(np.quantile(ok, hi_q))) if len(ok) else (
+        np.nan, np.nan)
+
+
+def _mean_defined(stack: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 of the defined values; NaN (no warning) where none is defined."""
+    defined = ~np.isnan(stack)
+    count = defined.sum(axis=0)
+    total = np.where(defined, stack, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def _counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
     """Bootstrap multiplicities: each row is one draw of n indices with replacement."""
     return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
@@ -94,8 +109,8 @@ def item_bootstrap(items: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
             draws[task] = (vals @ c.T) / (mask @ c.T)
         point[task] = mat.mean(axis=1).to_numpy(float)
     if len(tasks) > 1:
-        draws["overall"] = np.nanmean(np.stack([draws[t] for t in tasks]), axis=0)
-        point["overall"] = np.nanmean(np.stack([point[t] for t in tasks]), axis=0)
+        draws["overall"] = _mean_defined(np.stack([draws[t] for t in tasks]))
+        point["overall"] = _mean_defined(np.stack([point[t] for t in tasks]))
     rank_rows = []
     for task, d in draws.items():
         ranks = _ranks_desc(np.nan_to_num(d, nan=-np.inf))
@@ -108,11 +123,15 @@ def item_bootstrap(items: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
     tau_rows = []
     for a, b in itertools.combinations(tasks, 2):
         ok = ~np.isnan(point[a]) & ~np.isnan(point[b])
-        taus = np.array([kendall_tau_b(draws[a][ok, k], draws[b][ok, k]) for k in range(n_boot)])
-        tau_rows.append({"a": a, "b": b, "n": int(ok.sum()),
-                         "kendall_tau": kendall_tau_b(point[a][ok], point[b][ok]),
-                         "tau_lo": float(np.nanquantile(taus, lo_q)),
-                         "tau_hi": float(np.nanquantile(taus, hi_q))})
+        why = why_undefined(point[a][ok], point[b][ok], names=(a, b))
+        row = {"a": a, "b": b, "n": int(ok.sum()), "kendall_tau": np.nan, "tau_lo": np.nan,
+               "tau_hi": np.nan, "undefined": why}
+        if why is None:
+            taus = np.array([kendall_tau_b(draws[a][ok, k], draws[b][ok, k])
+                             for k in range(n_boot)])
+            row["kendall_tau"] = kendall_tau_b(point[a][ok], point[b][ok])
+            row["tau_lo"], row["tau_hi"] = _quantiles(taus, lo_q, hi_q)
+        tau_rows.append(row)
     return {"ranks": pd.DataFrame(rank_rows), "taus": pd.DataFrame(tau_rows)}
 
 
@@ -150,11 +169,12 @@ def reference_tau_intervals(wide: pd.DataFrame, reference: str, *, n_boot: int =
         if col == reference:
             continue
         sub = wide[[col, reference]].dropna()
-        if len(sub) < min_models:
+        x, y = sub[col].to_numpy(float), sub[reference].to_numpy(float)
+        if why_undefined(x, y, min_models=min_models) is not None:
             continue
-        taus = bootstrap_tau(sub[col].to_numpy(), sub[reference].to_numpy(), n_boot=n_boot,
-                             rng=rng)
-        rows.append({"benchmark": col, "n": len(sub), "tau_lo": float(np.nanquantile(taus, lo_q)),
-                     "tau_hi": float(np.nanquantile(taus, hi_q)),
-                     "tau_boot_mean": float(np.nanmean(taus))})
+        taus = bootstrap_tau(x, y, n_boot=n_boot, rng=rng)
+        lo, hi = _quantiles(taus, lo_q, hi_q)
+        defined = taus[~np.isnan(taus)]
+        rows.append({"benchmark": col, "n": len(sub), "tau_lo": lo, "tau_hi": hi,
+                     "tau_boot_mean": float(defined.mean()) if len(defined) else np.nan})
     return pd.DataFrame(rows, columns=["benchmark", "n", "tau_lo", "tau_hi", "tau_boot_mean"])

@@ -46,8 +46,9 @@ def normalize_scenario_name(name: str, pretty: dict[str, str] | None = None) -> 
     return (pretty or {}).get(key, key)
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a wide CSV whose first column names the model (``model``, ``llm_model``, ...)."""
+def read_table(path: str | Path, rename_first: bool = True) -> pd.DataFrame:
+    """Read a wide CSV whose first column names the model (``model``, ``llm_model``, ...);
+    that column is renamed ``model`` unless ``rename_first`` is False."""
     path = Path(path)
     try:
         df = pd.read_csv(path)
@@ -56,7 +57,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if df.shape[1] < 2:
         raise GenrankError("a wide table needs a model column and at least one score column",
                            file=str(path))
-    return df.rename(columns={df.columns[0]: "model"})
+    return df.rename(columns={df.columns[0]: "model"}) if rename_first else df
 
 
 def melt_wide(df: pd.DataFrame, source: str, *, lower_is_better: bool = False,
@@ -150,6 +151,16 @@ def benchbench_catalog(root: str | Path, extra_lower_is_better: list[str] | None
     agg_file = root / "scenarios_for_aggregate.txt"
     agg = read_list(agg_file) if agg_file.exists() else []
     return load_catalog(root / "catalog", lower_is_better=lower, pretty=pretty), agg
+
+
+REFERENCE_FILE = "scenarios_of_intereset.txt"  # upstream's spelling
+
+
+def benchbench_reference(root: str | Path) -> list[str] | None:
+    """IBM's reference set for z-scores, the "scenarios of interest" beside the catalog (None
+    when the folder has no such list)."""
+    path = Path(root) / REFERENCE_FILE
+    return read_list(path) if path.exists() else None
 
 
 def to_wide(long: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ unparsable verdict as negative; accuracy counts it as wrong.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from harness.registry import metric
@@ -89,3 +90,21 @@ def realmistake_random_baseline(records: pd.DataFrame, **_) -> dict[str, float]:
 def realmistake_always_error_baseline(records: pd.DataFrame, **_) -> dict[str, float]:
     """A detector answering 'error' on every response: recall 1, precision = error rate."""
     return _baseline(records, "always_error", always_error_performance)
+
+
+def detection_item_terms(records: pd.DataFrame, **_) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per item (numerator, denominator) of each detection figure: on any sample of items the
+    figure is sum(num) / sum(den) (F1 = 2TP / (2TP + FP + FN)), so leaderboards can bootstrap
+    and test it over items. A 0/0 sample is undefined here where upstream reports 0."""
+    gold = (records["target"] == "error").to_numpy()
+    verdicts = _verdicts(records)
+    pred = np.array([v == "error" for v in verdicts], dtype=bool)
+    tp, fp, fn = (gold & pred).astype(float), (~gold & pred).astype(float), (
+        gold & ~pred).astype(float)
+    correct = np.array([v == g for g, v in zip(records["target"], verdicts)], dtype=float)
+    ones = np.ones(len(records))
+    return {"f1": (2 * tp, 2 * tp + fp + fn), "precision": (tp, tp + fp),
+            "recall": (tp, tp + fn), "accuracy": (correct, ones)}
+
+
+realmistake_detection.item_terms = detection_item_terms
