@@ -206,7 +206,10 @@ class Site(Family):
 
     def prepare(self, t):
         t.mkdir(parents=True)
-        shutil.copy(self.work / "ref-ingest" / "lb.sqlite", t / "lb.sqlite")
+        src = sqlite3.connect(self.work / "ref-ingest" / "lb.sqlite")  # WAL content included
+        dst = sqlite3.connect(t / "lb.sqlite")
+        src.backup(dst)
+        src.close(), dst.close()
 
     def argv(self, t):
         return ["site", "-o", str(t / "site"), "--db", str(t / "lb.sqlite"),
