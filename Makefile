@@ -28,8 +28,9 @@ test: install
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q --durations=20
 
+# Every speed figure (issue 14) as ratios of alternated runs; ~minutes on 2 free cores.
 bench: install
-	$(BIN)/python benchmarks/bench_run_overhead.py
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/bench_speed.py
 
 clean:
 	rm -rf runs .pytest_cache

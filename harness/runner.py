@@ -8,6 +8,7 @@ generated and scored exactly once.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ class RunStats:
     judge_reused: int = 0  # judge answers taken from the cache
     seconds: float = 0.0
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: prompt tokens per task not prefilled again thanks to a shared prefix's cache
+    prefill_saved: dict[str, int] = field(default_factory=dict)
 
 
 def effective_config(spec: TaskSpec, opts: RunOptions) -> GenerationConfig:
@@ -160,7 +163,7 @@ def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[
     miss = [i for i, k in enumerate(keys) if k not in hits]
     if miss:
         if multiple_choice:
-            new = [_choose(backend, prompts[i], items[i]) for i in miss]
+            new = choose(backend, [prompts[i] for i in miss], [items[i] for i in miss])
         else:
             new = backend.generate([prompts[i] for i in miss], cfg)
         # a failed request is recorded as failed, never cached: a later run asks again
@@ -170,11 +173,21 @@ def _outputs(backend: Backend, plan_: TaskPlan, prompts: list[str], items: list[
     return [hits[k] for k in keys], len(miss)
 
 
-def _choose(backend: Backend, prompt: str, item: Item) -> str:
-    """The option with the highest log-likelihood after the prompt."""
-    choices = [str(c) for c in item.fields["choices"]]
-    scores = backend.loglikelihood([(prompt, " " + c) for c in choices])
-    return choices[max(range(len(choices)), key=scores.__getitem__)]
+def choose(backend: Backend, prompts: list[str], items: list[Item]) -> list[str]:
+    """Per item, the option with the highest log-likelihood after its prompt.
+
+    All options of all items go to the backend in one call, so it can batch them and
+    encode each prompt once (the hf backend does).
+    """
+    options = [[str(c) for c in it.fields["choices"]] for it in items]
+    scores = backend.loglikelihood([(p, " " + c) for p, opts in zip(prompts, options)
+                                    for c in opts])
+    out, at = [], 0
+    for opts in options:
+        mine = scores[at:at + len(opts)]
+        at += len(opts)
+        out.append(opts[max(range(len(opts)), key=mine.__getitem__)])
+    return out
 
 
 def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCache,
@@ -201,6 +214,7 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
     if bar is not None:
         bar.update(len(done.keys() & wanted))
     todo = [i for i, it in enumerate(plan_.items) if it.id not in done]
+    saved_before = getattr(backend, "prefill_saved", 0)
     for start in range(0, len(todo), chunk):
         idx = todo[start:start + chunk]
         items = [plan_.items[i] for i in idx]
@@ -219,6 +233,7 @@ def run_task(backend: Backend, run: RunDir, plan_: TaskPlan, cache: GenerationCa
         done.update({r["item_id"]: r for r in records})
         if bar is not None:
             bar.update(len(idx))
+    stats.prefill_saved[spec.name] = getattr(backend, "prefill_saved", 0) - saved_before
     # items finished earlier under the same settings stay: a smaller --limit never shrinks
     # what the run directory already holds
     ids = [it.id for it in plan_.items] + [k for k in done if k not in wanted]
@@ -251,6 +266,7 @@ def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOpt
                ident: dict, name: str | None, judge: Judge | None) -> tuple[RunDir, RunStats]:
     from tqdm import tqdm
 
+    created = not RunDir(path).exists()
     run = open_run(path, {**ident, "name": name or ident["name"]},
                    backend={"name": backend.kind, **backend.settings()}, seed=opts.seed)
     stats, start = RunStats(), time.perf_counter()
@@ -262,14 +278,24 @@ def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOpt
     else:
         bar_ctx = tqdm(total=total, desc="genrank", unit="item", disable=not opts.progress,
                        dynamic_ncols=True)
-    with bar_ctx as bar:
-        for p in plans:
-            bar.set_postfix_str(p.spec.name)
-            stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar, opts.chunk,
-                                                 judge)
-    cache.close()
+    try:
+        with bar_ctx as bar:
+            for p in plans:
+                bar.set_postfix_str(p.spec.name)
+                stats.scores[p.spec.name] = run_task(backend, run, p, cache, stats, bar,
+                                                     opts.chunk, judge)
+    except BaseException:
+        # a lazy backend loads at the first cache miss: if that fails (unreadable weights),
+        # the run directory it just created holds nothing and goes, as if never made
+        if created and not (run.path / "journal").exists():
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+    finally:
+        cache.close()
     stats.seconds = time.perf_counter() - start
     meta = run.read_metadata()
+    if created and getattr(backend, "loaded", False):  # a lazy backend knows them now
+        meta["backend"] = {"name": backend.kind, **backend.settings()}
     judged = [p for p in plans if p.judge is not None]
     if judged:
         meta.setdefault("model_roles", {})["judge"] = judge_record(judged[0], judge)
@@ -279,7 +305,8 @@ def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOpt
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "generated": stats.generated,
         "cached": stats.cached, "resumed": stats.resumed, "seconds": round(stats.seconds, 3),
         "judge_asked": stats.judge_asked, "judge_reused": stats.judge_reused,
-        "tasks": [p.spec.name for p in plans],
+        "threads": backend.settings().get("threads"), "tasks": [p.spec.name for p in plans],
+        "prefill_tokens_saved": stats.prefill_saved,
         **(backend.run_stats() if hasattr(backend, "run_stats") else {})})
     run.write_metadata(meta)
     return run, stats

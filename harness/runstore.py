@@ -221,22 +221,29 @@ class RunDir:
     def tasks(self) -> list[str]:
         return sorted(p.stem for p in (self.path / "records").glob("*.parquet"))
 
-    def read_records(self, task: str | None = None) -> pd.DataFrame:
-        """Per-item records (all tasks if none named) with meta/detail as dicts."""
+    def read_records(self, task: str | None = None,
+                     columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per-item records (all tasks if none named) with meta/detail as dicts.
+
+        ``columns`` reads only those (parquet is columnar): accuracy needs item_id and
+        score, not every record's prompt, prediction and JSON.
+        """
         tasks = [task] if task else self.tasks()
+        cols = list(columns) if columns is not None else None
         frames = []
         for t in tasks:
             path = self.records_path(t)
             try:
-                frames.append(pd.read_parquet(path))
+                frames.append(pd.read_parquet(path, columns=cols))
             except FileNotFoundError:
                 raise GenrankError("records missing", file=str(path), task=t) from None
             except Exception as exc:  # pyarrow raises several types for damaged files
                 raise GenrankError(f"unreadable records: {exc}", file=str(path), task=t) from None
         if not frames:
-            return records_frame([])
+            return records_frame([])[cols or RECORD_COLUMNS]
         df = pd.concat(frames, ignore_index=True)
-        return df.assign(meta=df["meta"].map(_loads), detail=df["detail"].map(_loads))
+        decoded = {c: df[c].map(_loads) for c in ("meta", "detail") if c in df.columns}
+        return df.assign(**decoded)
 
     def read_scores(self) -> dict[str, dict[str, float]]:
         path = self.path / "scores.json"
@@ -284,16 +291,30 @@ def _loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else (value or {})
 
 
-def _truncate_torn_tail(fh, path: Path) -> None:
-    """Drop a partial last line left by a kill mid-write, before appending after it."""
+def _truncate_torn_tail(fh, path: Path, block: int = 1 << 16) -> None:
+    """Drop a partial last line left by a kill mid-write, before appending after it.
+
+    Reads only the end of the file (the last byte when it is whole), so appending to a
+    long journal costs the same as to a short one.
+    """
     size = path.stat().st_size
     if size == 0:
         return
     with open(path, "rb") as rb:
-        data = rb.read()
-    if data.endswith(b"\n"):
-        return
-    keep = data.rfind(b"\n") + 1
+        rb.seek(size - 1)
+        if rb.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:  # back to the last newline, a block at a time
+            start = max(0, end - block)
+            rb.seek(start)
+            at = rb.read(end - start).rfind(b"\n")
+            if at != -1:
+                keep = start + at + 1
+                break
+            end = start
+        else:
+            keep = 0
     fh.flush()
     os.truncate(path, keep)
     fh.seek(keep)

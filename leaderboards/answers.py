@@ -92,7 +92,7 @@ def extraction_warnings(run: RunDir, tasks, threshold: float = 0.5) -> list[str]
     for task in tasks:
         if task not in run.tasks():
             continue
-        df = run.read_records(task)
+        df = run.read_records(task, columns=["extracted"])
         n, missing = len(df), int(unextracted(df).sum())
         if n and missing / n > threshold:
             out.append(f"warning: {task}: {n - missing} of {n} answers could be extracted: check "

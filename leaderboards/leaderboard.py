@@ -167,13 +167,16 @@ def cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_b
          seed: int) -> dict:
     """One model's cell for one task version: seeds' mean, item-resampled interval, extras."""
     values = [float(e["scores"].get(primary, math.nan)) for e in group]
-    records = [e["run"].read_records(e["task"]) for e in group]
+    needed = ["item_id", "score"] if primary == "accuracy" else None  # else: the metric's
+    records = [e["run"].read_records(e["task"], columns=needed) for e in group]
     n_items = len(records[0])
     if primary == "accuracy" and len({len(r) for r in records}) == 1:
         aligned = [r.set_index("item_id")["score"] for r in records]
         matrix = np.vstack([a.reindex(aligned[0].index).to_numpy() for a in aligned])
         lo, hi, method = interval(matrix, confidence, n_boot, seed)
     else:
+        if needed:  # unequal seeds: the metric itself reads the records
+            records = [e["run"].read_records(e["task"]) for e in group]
         fn = _metric_fn(group[0]["task"], spec_hash, primary)
         if fn is None:
             lo, hi, method = math.nan, math.nan, "none (spec changed since scoring)"

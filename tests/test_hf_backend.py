@@ -55,3 +55,51 @@ def test_loglikelihood_prefers_the_true_continuation(smollm):
     good, bad = smollm.loglikelihood([("The capital of France is", " Paris"),
                                       ("The capital of France is", " Berlin")])
     assert good > bad and good < 0
+
+
+@pytest.fixture
+def plain(smollm):
+    """The backend with shared-prefix reuse off (the path every figure is compared to)."""
+    smollm.prefix_caching = False
+    yield smollm
+    smollm.prefix_caching = True
+
+
+def _plan(task: str, limit: int):
+    from harness.runner import RunOptions, plan
+    from harness.spec import load_specs
+
+    try:
+        (p,) = plan([load_specs()[task]], RunOptions(limit=limit))
+    except Exception as exc:  # data mirror absent
+        pytest.skip(f"{task}: {exc}")
+    return p
+
+
+def test_shared_prefix_generation_equals_plain(smollm):
+    import os.path
+
+    p = _plan("scan_simple", 6)  # few-shot: instruction and exemplars shared
+    cfg = GenerationConfig(max_new_tokens=8, stop=p.config.stop)
+    smollm.prefix_caching, smollm._prefix = False, None
+    expected = smollm.generate(p.prompts, cfg)
+    smollm.prefix_caching = True
+    before = smollm.prefill_saved
+    assert smollm.generate(p.prompts, cfg) == expected
+    ids = [smollm.tokenizer(t, add_special_tokens=False)["input_ids"] for t in p.prompts]
+    shared = len(os.path.commonprefix(ids))
+    assert shared > 200  # scan_simple's exemplars
+    # computed once, then every prompt of both batches (batch size 4) continues from it
+    assert smollm.prefill_saved - before == shared * (len(ids) - 1)
+
+
+def test_batched_multiple_choice_same_choices(smollm, plain):
+    from harness.runner import choose
+
+    p = _plan("e2h_src_arc_challenge", 6)
+    one_by_one = [choose(plain, [q], [it])[0] for q, it in zip(p.prompts, p.items)]
+    pairs = [(q, " " + str(c)) for q, it in zip(p.prompts, p.items) for c in it.fields["choices"]]
+    plain_ll = plain.loglikelihood(pairs)
+    plain.prefix_caching = True
+    assert choose(plain, p.prompts, p.items) == one_by_one
+    assert plain.loglikelihood(pairs) == pytest.approx(plain_ll, abs=1e-3)

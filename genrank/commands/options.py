@@ -127,6 +127,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=sorted(DTYPES), help="weights' dtype")
     p.add_argument("--seed", type=int, help="sampling seed (recorded; greedy ignores it)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for the model and tokenizer (default: OMP_NUM_THREADS, "
+                        "else the free cores of this process's CPU affinity)")
 
 #: an output folder on a disk with less free space than this is refused up front
 MIN_FREE_BYTES = 16 * 1024 * 1024

@@ -96,13 +96,11 @@ def run(args) -> int:
                       judge=args.judge, judge_max_new_tokens=args.judge_max_new_tokens)
     plans = plan(specs, opts)  # every input is checked before the model loads
 
-    from transformers.utils import logging as hf_logging
+    from harness.backends import lazy_backend
+    from harness.backends.threads import default_threads
 
-    from harness.backends import load_backend
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
     options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
+               "threads": args.threads or (default_threads() if args.shards == 1 else None),
                "seed": args.seed, "tensor_parallel_size": args.tensor_parallel_size,
                "max_model_len": args.max_model_len, "concurrency": args.concurrency,
                "api_key_env": args.api_key_env, "max_failed_items": args.max_failed_items,
@@ -116,13 +114,16 @@ def run(args) -> int:
                                             shards=args.shards, engine=args.engine,
                                             name=args.name)
     else:
-        backend = load_backend(args.model, **options)
+        backend = lazy_backend(args.model, **options)  # loads on the first cache miss
         opts.chunk = getattr(backend, "preferred_chunk", opts.chunk)  # vllm: a task at once
         judge = load_run_judge(plans, opts, options, backend)
         run_dir, stats = run_tasks(backend, plans, args.output, opts, name=args.name,
                                    judge=judge)
         calls = backend.calls
     print_scores(run_dir.path, sorted(stats.scores))
+    for task, saved in stats.prefill_saved.items():
+        if saved:
+            print(f"{task}: prefill tokens saved by the shared prefix: {saved}")
     judged = (f", judge asked {stats.judge_asked}, judge cached {stats.judge_reused}"
               if any(p.judge for p in plans) else "")
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "

@@ -432,6 +432,12 @@ def run(args) -> int:
     check_name(args.name)
     kind, target = backend_and_target(args.checkpoint, args.backend)
     model_args = model_arguments(args.model_args)
+    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite)
+    if kind != "openai" and _all_scored(target, specs, db_path, args.seed):
+        # hashed, found: no checkpoint loading, no torch; but a submit killed after its
+        # commit left CSVs and site behind the database: bring them up to date
+        regenerate(db_path, args.csv_dir, args.site, args.no_site)
+        return 0
     check = validate_checkpoint(target, backend=kind,
                                 chat_template=not args.no_chat_template, device=args.device,
                                 dtype=model_args.get("dtype", args.dtype))
@@ -439,7 +445,6 @@ def run(args) -> int:
     shown = {k: check[k] for k in ("content_hash", "params", "needs_gib", "free_gib",
                                    "chat_template") if k in check}
     print(f"checkpoint ok: {name}  " + "  ".join(f"{k}={v}" for k, v in shown.items()))
-    specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite)
     if check["content_hash"]:
         done = db.already_scored(db_path, check["content_hash"],
                                  {s.name: s.spec_hash for s in specs}, seed=args.seed)
@@ -461,14 +466,13 @@ def run(args) -> int:
                       judge=args.judge)
     plans = plan(specs, opts)  # every task input checked before the model loads
 
-    from transformers.utils import logging as hf_logging
+    from harness.backends import lazy_backend
+    from harness.backends.threads import default_threads
 
-    from harness.backends import load_backend
-
-    hf_logging.disable_progress_bar()
     options = {"batch_size": args.batch_size, "device": args.device, "dtype": args.dtype,
+               "threads": args.threads or default_threads(),
                **{k: v for k, v in model_args.items() if k != "pretrained"}}
-    backend = load_backend(check["model"], **options)
+    backend = lazy_backend(check["model"], **options)  # loads on the first cache miss
     judge = load_run_judge(plans, opts, options, backend)
     run_dir, stats = run_tasks(backend, plans, args.output, opts, name=name, judge=judge)
     print(f"run: {run_dir.path}  (generated {stats.generated}, cached {stats.cached}, "
@@ -478,6 +482,23 @@ def run(args) -> int:
     print_standing(db_path, name)
     print(f"submitted in {time.perf_counter() - t0:.1f}s")
     return 0
+
+
+def _all_scored(checkpoint: str, specs, db_path: Path, seed: int | None) -> bool:
+    """True (and says so) when the leaderboard has every selected task for these weights."""
+    from harness.backends.models import resolve_model
+    from leaderboards import db
+
+    if not specs or not db_path.exists():
+        return False
+    ref = resolve_model(checkpoint)
+    done = db.already_scored(db_path, ref.content_hash, {s.name: s.spec_hash for s in specs},
+                             seed=seed)
+    if len(done) < len(specs):
+        return False
+    print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
+          f"not scored again: {', '.join(sorted(done))}\nnothing new to score")
+    return True
 
 
 def print_standing(db_path: Path, label: str) -> None:

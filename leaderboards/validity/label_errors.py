@@ -25,7 +25,8 @@ def find_issues(labels: np.ndarray, pred_probs: np.ndarray, *,
     try:
         from cleanlab.filter import find_label_issues
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise GenrankError("label-error screening needs the 'cleanlab' package") from exc
+        raise GenrankError("label-error screening needs the 'cleanlab' package "
+                           "(pip install 'genrank[validity]')") from exc
     probs = np.clip(np.asarray(pred_probs, float), 0.0, 1.0)
     return find_label_issues(np.asarray(labels).astype(int), probs, filter_by=filter_by,
                              n_jobs=n_jobs)
