@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import time
+import traceback
+from pathlib import Path
 
+from genrank.commands.options import Parser
 from harness.errors import GenrankError
 
 COMMANDS = [
@@ -44,9 +49,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genrank", description=__doc__.splitlines()[0],
-                                     formatter_class=HelpFormatter)
+def build_parser() -> Parser:
+    parser = Parser(prog="genrank", description=__doc__.splitlines()[0],
+                    formatter_class=HelpFormatter)
     from harness import __version__
     parser.add_argument("--version", action="version", version=f"genrank {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -88,6 +93,34 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: finished items are kept; run the same command to resume",
               file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not bad input: one line here, the traceback in a log
+        print(f"error: unexpected {type(exc).__name__}: {_first_line(exc)}; the full "
+              f"traceback is in {_write_log(argv)}", file=sys.stderr)
+        return 1
+
+
+def log_dir() -> Path:
+    return Path(os.environ.get("GENRANK_LOG_DIR", Path.home() / ".cache" / "genrank" / "logs"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "(no message)"
+
+
+def _write_log(argv: list[str] | None) -> Path:
+    """Write the current exception's traceback to a log file (as pip does); its path."""
+    body = (f"genrank {' '.join(sys.argv[1:] if argv is None else argv)}\n"
+            f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n\n{traceback.format_exc()}")
+    name = f"genrank-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (log_dir(), Path(os.environ.get("TMPDIR", "/tmp"))):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(body, encoding="utf-8")
+            return folder / name
+        except OSError:
+            continue
+    return Path("(unwritable log)")
 
 
 if __name__ == "__main__":  # pragma: no cover

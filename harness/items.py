@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 
 from harness import registry
+from harness.data import reading
 from harness.errors import GenrankError
 from harness.spec import TaskSpec, validate
 from harness.types import Item
@@ -17,7 +18,8 @@ from harness.types import Item
 def load_items(spec: TaskSpec, limit: int | None = None) -> list[Item]:
     """The task's items in file order (first ``limit`` of them), ids checked unique."""
     validate(spec)
-    items = registry.LOADERS[spec.loader](spec, spec.source)
+    with reading(spec):  # a damaged data file: one line naming file, task, field
+        items = registry.LOADERS[spec.loader](spec, spec.source)
     ids = [it.id for it in items]
     if len(set(ids)) != len(ids):
         raise GenrankError("loader produced duplicate item ids", file=spec.file, task=spec.name,
@@ -51,7 +53,8 @@ def load_fewshot(spec: TaskSpec) -> list[Item]:
     if "source" not in fs:
         raise GenrankError("few-shot needs a source", file=spec.file, task=spec.name,
                            field="fewshot.source")
-    pool = registry.LOADERS[fs.get("loader", spec.loader)](spec, fs["source"])
+    with reading(spec, "fewshot.source"):
+        pool = registry.LOADERS[fs.get("loader", spec.loader)](spec, fs["source"])
     return random.Random(seed).sample(pool, min(k, len(pool)))
 
 

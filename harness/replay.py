@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import registry
+from harness.data import reading
 from harness.errors import GenrankError
 from harness.items import load_items
 from harness.runs import finish_task, open_run, run_name
@@ -49,7 +50,8 @@ def read_predictions(spec: TaskSpec, path: Path) -> pd.DataFrame:
                              task=spec.name, file=spec.file)
     if not path.exists():
         raise GenrankError("predictions file not found", file=str(path), task=spec.name)
-    frame = reader(path, spec)
+    with reading(spec, "predictions", path):  # a damaged file: one line, not a traceback
+        frame = reader(path, spec)
     if "prediction" not in frame.columns or not ({"item_id", "source"} & set(frame.columns)):
         raise GenrankError("predictions need a 'prediction' and an 'item_id' or 'source' column",
                            file=str(path), task=spec.name, field="columns")
@@ -188,12 +190,15 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
         name = str(g["model"])
         model = {"name": name, "content_hash": stable_hash({"replay": name})[:16],
                  "path": None}
-        run = open_run(Path(out_dir) / run_name(name, variant, seed_v), model,
-                       backend={"name": "replay"}, seed=seed_v, variant=variant)
-        finish_task(run, spec, records, {
-            "predictions_file": str(path), "predictions_sha256": source_hash,
-            "verifier": verifier.describe(), "limit": len(matched),
-            "runspec": resolved(spec, [(it.id, it.target) for it in matched], spec.generation,
-                                {"kind": "replay", "predictions_sha256": source_hash})})
+        run_path = Path(out_dir) / run_name(name, variant, seed_v)
+        with RunDir(run_path).locked():
+            run = open_run(run_path, model, backend={"name": "replay"}, seed=seed_v,
+                           variant=variant)
+            finish_task(run, spec, records, {
+                "predictions_file": str(path), "predictions_sha256": source_hash,
+                "verifier": verifier.describe(), "limit": len(matched),
+                "runspec": resolved(spec, [(it.id, it.target) for it in matched],
+                                    spec.generation,
+                                    {"kind": "replay", "predictions_sha256": source_hash})})
         runs.append(run)
     return runs

@@ -15,13 +15,31 @@ from harness.errors import GenrankError
 from harness.runstore import RUN_FORMAT, RunDir, records_frame
 from harness.spec import TaskSpec
 from harness.terms import declared, disagreement, item_terms
+from harness.types import stable_hash
+
+
+#: longest file-name part made from a name (file systems refuse names over 255 bytes)
+MAX_SLUG = 80
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "model"
+    """A safe file-name part for ``text``: kept as is when already safe and short, else
+    sanitised, capped and suffixed with a hash of the full text (which stays only as data)."""
+    text = str(text)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    if safe == text and 0 < len(safe) <= MAX_SLUG:
+        return safe
+    return f"{safe[:MAX_SLUG - 9].rstrip('-.') or 'model'}-{stable_hash(text)[:8]}"
+
+
+def check_name(name: str | None, field: str = "--name") -> None:
+    """Refuse names that cannot name a model: empty, blank, ``.`` or ``..``."""
+    if name is not None and str(name).strip() in ("", ".", ".."):
+        raise GenrankError(f"{name!r} is not a usable model name", field=field)
 
 
 def run_name(model_name: str, variant: str | None = None, seed: int | None = None) -> str:
+    check_name(model_name)
     parts = [slug(model_name)]
     if variant not in (None, ""):
         parts.append(slug(variant))
@@ -97,16 +115,17 @@ def finish_task(run: RunDir, spec: TaskSpec, records: list[dict] | pd.DataFrame,
     if why:  # a metric whose terms do not add up is a bug in its suite, not bad input
         raise RuntimeError(f"task {spec.name}: metric terms disagree with the metrics: {why}")
     run.write_records(spec.name, df, terms)
-    scores = run.read_scores()
-    scores[spec.name] = metrics
-    run.write_scores(scores)
-    meta = run.read_metadata()
-    meta.setdefault("tasks", {})[spec.name] = {
-        "spec_hash": spec.spec_hash, "spec_version": spec.version, "suite": spec.suite,
-        "description": spec.description, "upstream": (spec.source or {}).get("upstream"),
-        "n_items": len(records), "tags": spec.tags, "primary_metric": spec.primary_metric,
-        "lower_is_better": spec.lower_is_better, "metrics": declared(spec),
-        "terms": terms.describe(), **task_meta}
-    meta["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    run.write_metadata(meta)
+    with run.updating():  # read-modify-write of two files: one writer at a time
+        scores = run.read_scores()
+        scores[spec.name] = metrics
+        run.write_scores(scores)
+        meta = run.read_metadata()
+        meta.setdefault("tasks", {})[spec.name] = {
+            "spec_hash": spec.spec_hash, "spec_version": spec.version, "suite": spec.suite,
+            "description": spec.description, "upstream": (spec.source or {}).get("upstream"),
+            "n_items": len(records), "tags": spec.tags, "primary_metric": spec.primary_metric,
+            "lower_is_better": spec.lower_is_better, "metrics": declared(spec),
+            "terms": terms.describe(), **task_meta}
+        meta["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        run.write_metadata(meta)
     return metrics

@@ -11,9 +11,11 @@ the same directory and continues from the journal, so no item is generated twice
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -69,15 +71,48 @@ def short_hash(value: Any) -> str:
     return stable_hash(value)[:16]
 
 
+#: lock file of a run directory: one writing process at a time
+LOCK_NAME = ".lock"
+#: run directories this process holds the lock of (flock is per open file, so a process
+#: taking its own lock again through a second descriptor would wait on itself)
+_HELD: dict[str, int] = {}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode ``open()`` gives a new file under the current umask (0644 usually);
+    temp files (mkstemp: 0600) get it before they are renamed into place."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    """The mode ``mkdir`` gives a new folder (0755 usually; mkdtemp gives 0700)."""
+    return 0o777 & ~_umask()
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file + rename, so a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    """Write via a unique temp file + rename, so a crash never leaves a half-written file."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """A unique temp path beside ``path`` to write; renamed onto ``path`` on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -113,6 +148,35 @@ class RunDir:
 
     def write_metadata(self, meta: dict[str, Any]) -> None:
         write_json(self.metadata_path, meta)
+
+    # -- one writer at a time ----------------------------------------------------
+    @contextmanager
+    def locked(self, *, wait: bool = False):
+        """Hold the run directory's lock: a second writer fails fast (``wait=False``) or
+        waits its turn (``wait=True``); taking it again in the same process is free."""
+        key = str(self.path.resolve())
+        if key in _HELD:
+            yield self
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, file_mode())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            raise GenrankError("another genrank process is writing this run directory; wait "
+                               "for it to finish or choose another output folder",
+                               file=str(self.path), field="--output") from None
+        _HELD[key] = fd
+        try:
+            yield self
+        finally:
+            del _HELD[key]
+            os.close(fd)
+
+    def updating(self):
+        """The lock for a short read-modify-write (waits for another writer)."""
+        return self.locked(wait=True)
 
     # -- journal (crash-safe progress) ------------------------------------------
     def journal_path(self, task: str) -> Path:
@@ -163,11 +227,8 @@ class RunDir:
         if terms is not None:
             for name, matrix in zip(TERM_COLUMNS, (terms.num, terms.den)):
                 table = table.append_column(name, _list_column(matrix))
-        path = self.records_path(task)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".parquet.tmp")
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        with atomic_path(self.records_path(task)) as tmp:
+            pq.write_table(table, tmp)
         return df
 
     def tasks(self) -> list[str]:

@@ -17,6 +17,7 @@ that changes it, so CSVs are regenerated from the database alone, byte-identical
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -106,22 +107,58 @@ def connect(path: str | Path, *, create: bool = True) -> sqlite3.Connection:
     path = Path(path)
     if not path.exists() and not create:
         raise GenrankError("leaderboard database not found", file=str(path), field="--db")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    if create:
-        with transaction(conn):
-            for stmt in filter(str.strip, SCHEMA.split(";")):
-                conn.execute(stmt)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                         (str(SCHEMA_VERSION),))
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('ci_settings', ?)",
-                         (json.dumps(CI_SETTINGS, sort_keys=True),))
+    if path.is_dir():
+        raise GenrankError("the leaderboard database path is a folder", file=str(path),
+                           field="--db / GENRANK_DB")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise GenrankError(f"cannot open the leaderboard database: {exc}", file=str(path),
+                           field="--db / GENRANK_DB") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if create:
+            with transaction(conn):
+                for stmt in filter(str.strip, SCHEMA.split(";")):
+                    conn.execute(stmt)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('ci_settings', ?)",
+                             (json.dumps(CI_SETTINGS, sort_keys=True),))
+        elif conn.execute("SELECT 1 FROM sqlite_master WHERE name='cells'").fetchone() is None:
+            raise sqlite3.DatabaseError("it holds no leaderboard tables")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise GenrankError(f"not a genrank leaderboard database ({exc})", file=str(path),
+                           field="--db / GENRANK_DB") from None
     return conn
+
+
+def check_usable(path: str | Path) -> None:
+    """Before model work: an existing database file must open as one (nothing is created).
+
+    An SQLite file with no tables at all is fine: a first ingest killed before its schema
+    was committed leaves one, and the next ingest or submit initialises it.
+    """
+    path = Path(path)
+    if path.is_dir() or (path.exists() and path.stat().st_size > 0):
+        try:
+            connect(path, create=False).close()
+        except GenrankError:
+            conn = sqlite3.connect(path)
+            try:
+                empty = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+            except sqlite3.DatabaseError:
+                empty = False
+            finally:
+                conn.close()
+            if not empty:
+                raise
 
 
 @contextmanager
@@ -340,7 +377,7 @@ def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path,
 def already_scored(db: str | Path, content_hash: str, tasks: dict[str, str],
                    variant: str | None = None, seed: int | None = None) -> dict[str, str]:
     """Of ``{task: spec_hash}``, those this model already has on the leaderboard -> its name."""
-    if not Path(db).exists():
+    if not Path(db).exists() or Path(db).stat().st_size == 0:
         return {}
     conn = connect(db, create=False)
     try:
@@ -480,15 +517,36 @@ def csv_name(suite: str) -> str:
     return "leaderboard.csv" if suite == "all" else f"leaderboard_{suite}.csv"
 
 
+#: beside the CSVs: the database state they show, and their sha256 (see csvs_current)
+CSV_STAMP = ".genrank-csv.json"
+
+
 def write_csvs(conn: sqlite3.Connection, out_dir: str | Path) -> list[Path]:
-    """Regenerate every leaderboard CSV from the database (atomic writes)."""
+    """Regenerate every leaderboard CSV from the database (atomic writes), then the stamp
+    that says which database state they show."""
     out_dir = Path(out_dir)
-    written = []
+    written, digests = [], {}
     for suite, table in tables(conn).items():
         path = out_dir / csv_name(suite)
-        atomic_write(path, csv_bytes(table))
+        data = csv_bytes(table)
+        atomic_write(path, data)
         written.append(path)
+        digests[path.name] = hashlib.sha256(data).hexdigest()
+    atomic_write(out_dir / CSV_STAMP, (json.dumps(
+        {"signature": signature(conn), "files": digests}, indent=1, sort_keys=True) + "\n"
+    ).encode())
     return written
+
+
+def csvs_current(out_dir: str | Path, sig: str) -> bool:
+    """Do the CSVs in ``out_dir`` show database state ``sig``, untouched since written?"""
+    out_dir = Path(out_dir)
+    try:
+        stamp = json.loads((out_dir / CSV_STAMP).read_text())
+        return stamp["signature"] == sig and all(
+            sha256_file(out_dir / name) == digest for name, digest in stamp["files"].items())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def run_paths(conn: sqlite3.Connection) -> list[Path]:
@@ -502,6 +560,23 @@ def check_regeneration(conn: sqlite3.Connection) -> dict[str, bool]:
     from_db = {s: csv_bytes(t) for s, t in tables(conn).items()}
     from_runs = {s: csv_bytes(t) for s, t in tables_from_runs(run_paths(conn)).items()}
     return {csv_name(s): from_db.get(s) == from_runs.get(s) for s in sorted(from_db | from_runs)}
+
+
+#: columns recording when a row was written (not part of what the outputs show)
+TIMESTAMP_COLUMNS = ("first_seen", "ingested")
+
+
+def signature(conn: sqlite3.Connection) -> str:
+    """A hash of everything the CSVs and the site are built from: it changes exactly when
+    they must be regenerated (kept in the outputs, compared on the next submit or ingest)."""
+    h = hashlib.sha256()
+    for table, order in (("models", "id"), ("runs", "id"), ("tasks", "id"),
+                         ("scores", "run_id, task_id"), ("cells", "label, task_id")):
+        cols = [r["name"] for r in conn.execute(f"PRAGMA table_info({table})")
+                if r["name"] not in TIMESTAMP_COLUMNS]  # when, not what: no page shows it
+        for row in conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}"):
+            h.update(json.dumps([table, *row], default=str).encode())
+    return h.hexdigest()[:16]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -42,7 +42,31 @@ def _drop_tokenizer(folder: Path) -> None:
             p.unlink()
 
 
+def _edit_weights(folder: Path, edit) -> None:
+    from safetensors.torch import load_file, save_file
+
+    weights = folder / "model.safetensors"
+    tensors = load_file(weights)
+    edit(tensors)
+    save_file(tensors, weights, metadata={"format": "pt"})
+
+
+def _stray_tensor(folder: Path) -> None:
+    import torch
+
+    _edit_weights(folder, lambda t: t.update({"model.stray.weight": torch.zeros(4)}))
+
+
+def _missing_tensor(folder: Path) -> None:
+    _edit_weights(folder, lambda t: t.pop("model.norm.weight"))
+
+
 DAMAGE = {
+    "stray tensor": (_stray_tensor, "1 tensor(s) in the checkpoint are not part of the "
+                                    "architecture, e.g. model.stray.weight"),
+    "missing tensor": (_missing_tensor, "1 weight(s) of the architecture are missing from the "
+                                        "checkpoint (they would be initialised randomly), e.g. "
+                                        "model.norm.weight"),
     "no config": (lambda f: (f / "config.json").unlink(), "no config.json"),
     "broken config": (lambda f: (f / "config.json").write_text("{"), "config.json unreadable"),
     "truncated weights": (_truncate, "truncated"),
@@ -91,6 +115,40 @@ def test_submit_end_to_end_and_not_twice(tmp_path, tiny_model_dir, capsys, isola
     out = capsys.readouterr().out
     assert "not scored again: scangen_simple" in out and "nothing new to score" in out
     assert db.counts(conn)["scores"] == 1
+
+
+def test_submit_killed_after_commit_regenerates(tmp_path, tiny_model_dir, capsys,
+                                                isolated_cache, monkeypatch):
+    from genrank.commands import submit
+
+    real = submit.regenerate
+
+    def killed(*args, **kwargs):  # the process dies right after the database commit
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(submit, "regenerate", killed)
+    assert main(["submit", str(tiny_model_dir), "--name", "tiny", *_args(tmp_path)]) == 130
+    out_dir = tmp_path / "out"
+    assert db.counts(db.connect(out_dir / "lb.sqlite", create=False))["scores"] == 1
+    assert not (out_dir / "leaderboard.csv").exists() and not (out_dir / "site").exists()
+    monkeypatch.setattr(submit, "regenerate", real)
+    capsys.readouterr()
+    assert main(["submit", str(tiny_model_dir), "--name", "tiny", *_args(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "nothing new to score" in out and "csv: " in out and "site: " in out
+    conn = db.connect(out_dir / "lb.sqlite", create=False)
+    assert all(db.check_regeneration(conn).values())
+    assert pd.read_csv(out_dir / "leaderboard.csv")["model"].tolist() == ["tiny"]
+    index = (out_dir / "site" / "index.html").read_bytes()
+    # idempotent: once current, a rerun leaves the outputs alone; an edited CSV is rewritten
+    assert main(["submit", str(tiny_model_dir), "--name", "tiny", *_args(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "csv: up to date" in out and "site: up to date" in out
+    good = (out_dir / "leaderboard.csv").read_bytes()
+    (out_dir / "leaderboard.csv").write_text("model\nsomeone else\n")
+    assert main(["submit", str(tiny_model_dir), "--name", "tiny", *_args(tmp_path)]) == 0
+    assert (out_dir / "leaderboard.csv").read_bytes() == good
+    assert (out_dir / "site" / "index.html").read_bytes() == index
 
 
 @pytest.mark.model

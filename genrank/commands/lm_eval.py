@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from genrank.commands import add_unsafe_code, apply_unsafe_code
+from genrank.commands.options import positive_int
 
 
 def register(sub) -> None:
@@ -10,8 +11,8 @@ def register(sub) -> None:
     p.add_argument("dir", help="folder for lm_eval --include_path")
     p.add_argument("--task", action="append", help="task name or glob (repeatable)")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
-    p.add_argument("--limit", type=int, help="first N items of each task")
-    p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
+    p.add_argument("--limit", type=positive_int, help="first N items of each task")
+    p.add_argument("--max-new-tokens", type=positive_int, help="override every task's limit")
     p.set_defaults(func=export)
     q = sub.add_parser("import-lm-eval", help="import lm-eval samples_*.jsonl into the run store")
     q.add_argument("results_dir", help="lm_eval --output_path (run with --log_samples)")

@@ -1,4 +1,5 @@
-"""Options shared by `run` and `submit`, with lm-eval's names and meanings.
+"""Options shared by the commands (`run` and `submit` with lm-eval's names and meanings),
+and the argument types and output checks that stop bad values before any model work.
 
 ``--gen-kwargs temperature=0.7,top_p=0.9,max_gen_toks=64,until=\\n`` and
 ``--model-args revision=main,dtype=bfloat16,trust_remote_code=true,peft=ADAPTER`` are parsed
@@ -8,6 +9,11 @@ and checked here, so a typo is one error line before any model work.
 from __future__ import annotations
 
 import argparse
+import errno
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from harness.errors import GenrankError
@@ -124,3 +130,66 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for the model and tokenizer (default: OMP_NUM_THREADS, "
                         "else the free cores of this process's CPU affinity)")
+
+#: an output folder on a disk with less free space than this is refused up front
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one ``error:`` line (exit 2), like every bad input."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's signature
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (``--limit 0`` would silently mean "all items")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` (a bare ``foo`` is refused, not guessed)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key.strip(), value
+
+
+def writable_dir(path: str | Path, field: str = "--output") -> Path:
+    """Check that ``path`` is (or can become) a folder we can write, with room on its disk.
+
+    Called before the model loads, so a typo'd or full output location costs nothing.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise GenrankError("the output path exists and is not a folder", file=str(path),
+                           field=field)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise GenrankError(f"cannot create the output folder: {probe} is not a folder",
+                           file=str(path), field=field)
+    try:
+        with tempfile.TemporaryFile(dir=probe, prefix=".genrank-probe-"):
+            pass
+    except OSError as exc:
+        why = {errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on the disk",
+               errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
+            exc.errno, exc.strerror or str(exc))
+        raise GenrankError(f"the output folder is not writable ({why})", file=str(probe),
+                           field=field) from None
+    free = shutil.disk_usage(probe).free
+    if free < MIN_FREE_BYTES:
+        raise GenrankError(f"the disk holding the output folder is full ({free // 1024} KiB "
+                           "free)", file=str(probe), field=field)
+    return path

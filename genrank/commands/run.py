@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   genrank run --model path/to/checkpoint --suite easy2hard --num-fewshot 0 --apply-chat-template
   genrank run --model Org/Model --model-args revision=main,dtype=bfloat16,peft=adapter/ \\
       --gen-kwargs temperature=0.7,top_p=0.95,seed=1 --batch-size auto"""
+from genrank.commands.options import key_value, positive_int, writable_dir
 
 
 def register(sub) -> None:
@@ -29,21 +30,22 @@ def register(sub) -> None:
                         "genrank split (repeatable; default: tasks.yaml)")
     p.add_argument("--suite", action="append", help="all tasks of a suite (repeatable)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   type=key_value,
                    help="only tasks with this tag (repeatable)")
-    p.add_argument("--limit", type=int, help="first N items of each task (default: all)")
+    p.add_argument("--limit", type=positive_int, help="first N items of each task (default: all)")
     add_model_options(p)
     p.add_argument("--apply-chat-template", "--chat-template", dest="chat_template",
                    action="store_true", default=None,
                    help="wrap prompts in the model's chat template (default: each task's own)")
     p.add_argument("--no-chat-template", dest="chat_template", action="store_false")
-    p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
-    p.add_argument("--shards", type=int, default=1,
+    p.add_argument("--max-new-tokens", type=positive_int, help="override every task's limit")
+    p.add_argument("--shards", type=positive_int, default=1,
                    help="split items into N shards, each with its own backend")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="run shards as local processes or as Ray tasks")
-    p.add_argument("--tensor-parallel-size", type=int, default=1, help="vllm: GPUs per model")
-    p.add_argument("--max-model-len", type=int, help="vllm: context length to allocate for")
-    p.add_argument("--concurrency", type=int, default=8,
+    p.add_argument("--tensor-parallel-size", type=positive_int, default=1, help="vllm: GPUs per model")
+    p.add_argument("--max-model-len", type=positive_int, help="vllm: context length to allocate for")
+    p.add_argument("--concurrency", type=positive_int, default=8,
                    help="openai: requests in flight at once")
     p.add_argument("--max-retries", type=int, default=5,
                    help="openai: retries of a request on 429/5xx/timeouts (said on stderr, "
@@ -61,7 +63,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", default="runs", help="run store folder")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
-    p.add_argument("--journal-every", type=int, default=64, metavar="N",
+    p.add_argument("--journal-every", type=positive_int, default=64, metavar="N",
                    help="items between journal flushes (smaller: finer resume)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (off a terminal: no progress lines)")
@@ -74,8 +76,12 @@ def run(args) -> int:
     from harness.runner import RunOptions, load_run_judge, plan, run_tasks
     from harness.spec import load_task_files, select
 
+    from harness.runs import check_name
+
     apply_unsafe_code(args)
-    tags = dict(t.split("=", 1) for t in args.tag)
+    writable_dir(args.output)
+    check_name(args.name)
+    tags = dict(args.tag)
     model_args = model_arguments(args.model_args)
     specs = select(load_task_files(args.tasks_file), tasks=task_names(args.task),
                    suites=args.suite, tags=tags)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from genrank.commands import add_unsafe_code, apply_unsafe_code
+from genrank.commands.options import writable_dir
 
 EXAMPLE = """examples:
   genrank score --task pcfgset_test --model-name transformer \\
@@ -34,9 +35,12 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from harness.replay import prediction_files, score_predictions
+    from harness.runs import check_name
     from harness.spec import load_specs, select
 
     apply_unsafe_code(args)
+    check_name(args.model_name, "--model-name")
+    writable_dir(args.output)
     specs = select(load_specs(), tasks=[t for t in args.task.split(",") if t])
     jobs = [(spec, f, seed) for spec in specs
             for f, seed in prediction_files(spec, args.predictions, args.seed)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from genrank.commands.options import writable_dir
+
 
 def register(sub) -> None:
     p = sub.add_parser("site", help="write the static leaderboard site from the database")
@@ -17,7 +19,12 @@ def run(args) -> int:
 
     from leaderboards import db
     from leaderboards.site import build_site
+    from leaderboards.site.build import check_target
 
+    writable_dir(Path(args.output).resolve().parent)
+    check_target(args.output)
+    if args.csv_dir:
+        writable_dir(args.csv_dir, "--csv-dir")
     conn = db.connect(Path(args.db) if args.db else db.default_db_path(), create=False)
     try:
         conn.execute("BEGIN")

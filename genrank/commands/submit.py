@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from genrank.commands import add_unsafe_code, apply_unsafe_code
+from genrank.commands.options import positive_int, writable_dir
 from harness.errors import GenrankError
 
 SAFETENSORS_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
@@ -46,8 +47,8 @@ def register(sub) -> None:
                    help="task names or globs, comma-separated or repeated")
     p.add_argument("--backend", choices=["hf", "vllm", "openai"], default=None,
                    help=argparse.SUPPRESS)  # before the vllm:/openai: prefixes; kept working
-    p.add_argument("--limit", type=int, help="first N items of each task (default: all)")
-    p.add_argument("--max-new-tokens", type=int, help="override every task's limit")
+    p.add_argument("--limit", type=positive_int, help="first N items of each task (default: all)")
+    p.add_argument("--max-new-tokens", type=positive_int, help="override every task's limit")
     p.add_argument("--no-chat-template", action="store_true",
                    help="score without the chat template (required if the checkpoint has none)")
     add_model_options(p)
@@ -74,6 +75,17 @@ def register(sub) -> None:
 
 def _safetensors_params(path: Path) -> int:
     """Parameter count from a safetensors header; a truncated or damaged file raises."""
+    params = 0
+    for t in _safetensors_header(path).values():
+        numel = 1
+        for d in t["shape"]:
+            numel *= d
+        params += numel
+    return params
+
+
+def _safetensors_header(path: Path) -> dict[str, dict]:
+    """Tensor name -> dtype, shape, offsets, checked against the file's size."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -87,22 +99,106 @@ def _safetensors_params(path: Path) -> int:
             header = json.loads(fh.read(n))
         except ValueError:
             raise GenrankError("weights file header is not valid JSON", file=str(path)) from None
-    end, params = 0, 0
+    if not isinstance(header, dict):
+        raise GenrankError("weights file header is not a mapping", file=str(path))
+    header.pop("__metadata__", None)
+    end = 0
     for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        numel = 1
-        for d in t["shape"]:
-            numel *= d
-        params += numel
-        end = max(end, t["data_offsets"][1])
-        if t["data_offsets"][1] - t["data_offsets"][0] != numel * SAFETENSORS_BYTES.get(
-                t["dtype"], 0):
+        try:
+            numel = 1
+            for d in t["shape"]:
+                numel *= int(d)
+            lo, hi = (int(x) for x in t["data_offsets"])
+        except (KeyError, TypeError, ValueError):
+            raise GenrankError(f"tensor {name} has a malformed header entry",
+                               file=str(path)) from None
+        end = max(end, hi)
+        if hi - lo != numel * SAFETENSORS_BYTES.get(t.get("dtype"), 0):
             raise GenrankError(f"tensor {name} has the wrong byte size", file=str(path))
     if 8 + n + end != size:
         raise GenrankError(f"weights file is truncated or padded ({size} bytes, header says "
                            f"{8 + n + end})", file=str(path))
-    return params
+    return header
+
+
+def _tensor_shapes(files: list[Path]) -> dict[str, tuple[int, ...]] | None:
+    """Every tensor the weight files hold, with its shape (None for GGUF: converted at load)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for f in files:
+        if f.suffix == ".safetensors":
+            shapes.update({k: tuple(t["shape"]) for k, t in _safetensors_header(f).items()})
+        elif f.suffix in (".bin", ".pt", ".pth"):
+            import torch
+
+            try:
+                state = torch.load(f, map_location="meta", weights_only=True, mmap=True)
+            except Exception as exc:  # torch raises many types for a damaged pickle
+                raise GenrankError(f"weights file not loadable: {str(exc).splitlines()[0][:160]}",
+                                   file=str(f)) from None
+            shapes.update({k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")})
+        else:
+            return None
+    return shapes
+
+
+def check_weights_cover(folder: Path, files: list[Path]) -> None:
+    """The weights are exactly the architecture's: no tensor missing (transformers would
+    initialise it randomly, silently), none unexpected, every shape equal.
+
+    The architecture's tensors come from instantiating the model on the meta device (no
+    memory); tied weights count once, under any of their names.
+    """
+    have = _tensor_shapes(files)
+    if have is None:
+        return
+    import re
+
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(folder)
+    try:
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(config)
+    except Exception as exc:  # an architecture transformers cannot build
+        raise GenrankError(f"architecture not buildable: {str(exc).splitlines()[0][:160]}",
+                           file=str(folder / "config.json")) from None
+    groups: dict[int, list[str]] = {}  # one entry per distinct tensor: all its names
+    shapes: dict[str, tuple[int, ...]] = {}
+    persistent = set(model.state_dict())
+    for name, t in [*model.named_parameters(remove_duplicate=False),
+                    *model.named_buffers(remove_duplicate=False)]:
+        if name in persistent:
+            groups.setdefault(id(t), []).append(name)
+            shapes[name] = tuple(t.shape)
+    prefix = getattr(model, "base_model_prefix", "") + "."
+    if prefix != "." and not any(k.startswith(prefix) for k in have):
+        # a checkpoint of the bare base model: its keys lack the prefix
+        rename = {n: n[len(prefix):] if n.startswith(prefix) else n for n in shapes}
+        shapes = {rename[n]: v for n, v in shapes.items()}
+        groups = {k: [rename[n] for n in names] for k, names in groups.items()}
+    ignore_missing = [re.compile(p) for p in
+                      getattr(model, "_keys_to_ignore_on_load_missing", None) or []]
+    ignore_unexpected = [re.compile(p) for p in
+                         getattr(model, "_keys_to_ignore_on_load_unexpected", None) or []]
+    missing = sorted(names[0] for names in groups.values()
+                     if not any(n in have for n in names)
+                     and not any(p.search(names[0]) for p in ignore_missing))
+    unexpected = sorted(k for k in have if k not in shapes
+                        and not any(p.search(k) for p in ignore_unexpected))
+    wrong = sorted(k for k in have if k in shapes and have[k] != shapes[k])
+    where = str(folder)
+    if missing:
+        raise GenrankError(f"{len(missing)} weight(s) of the architecture are missing from the "
+                           f"checkpoint (they would be initialised randomly), e.g. {missing[0]}",
+                           file=where)
+    if unexpected:
+        raise GenrankError(f"{len(unexpected)} tensor(s) in the checkpoint are not part of the "
+                           f"architecture, e.g. {unexpected[0]}", file=where)
+    if wrong:
+        raise GenrankError(f"{len(wrong)} tensor(s) have the wrong shape, e.g. {wrong[0]} is "
+                           f"{list(have[wrong[0]])}, the architecture's "
+                           f"{list(shapes[wrong[0]])}", file=where)
 
 
 def _weights(folder: Path) -> tuple[list[Path], int | None]:
@@ -207,6 +303,7 @@ def validate_checkpoint(target: str, *, backend: str = "hf", chat_template: bool
         raise GenrankError("the checkpoint has no chat template; add one to "
                            "tokenizer_config.json or pass --no-chat-template", file=str(folder))
     files, params = _weights(folder)
+    check_weights_cover(folder, files)
     weight_bytes = sum(f.stat().st_size for f in files)
     import torch
 
@@ -234,29 +331,77 @@ def _db_path(args) -> Path:
     return Path(args.db) if args.db else default_db_path()
 
 
+def _site_dir(db_path: Path, site: str | None) -> Path:
+    return Path(site) if site else db_path.parent / "site"
+
+
 def regenerate(db_path: Path, csv_dir: str | None, site: str | None, no_site: bool) -> None:
-    """Rewrite the CSVs and the site from the database, one process at a time."""
+    """Bring the CSVs and the site up to the database, one process at a time.
+
+    Idempotent: outputs that already show the database's state (a stamp beside the CSVs,
+    the site's marker) are left alone; anything older, missing or edited is rewritten. So
+    a submit killed after its database commit is completed by running it again.
+    """
     import fcntl
 
     from leaderboards import db
+    from leaderboards.site import build
 
     csv_out = Path(csv_dir) if csv_dir else db_path.parent
+    site_out = _site_dir(db_path, site)
     lock_path = db_path.with_name(db_path.name + ".regen.lock")
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         conn = db.connect(db_path, create=False)
         try:
             conn.execute("BEGIN")  # one consistent snapshot for CSVs and site
-            written = db.write_csvs(conn, csv_out)
-            print(f"csv: {', '.join(str(p) for p in written)}")
-            if not no_site:
-                from leaderboards.site import build_site
-
-                index = build_site(conn, site or db_path.parent / "site")
-                print(f"site: {index}")
+            sig = db.signature(conn)
+            if db.csvs_current(csv_out, sig):
+                print(f"csv: up to date in {csv_out}")
+            else:
+                written = db.write_csvs(conn, csv_out)
+                print(f"csv: {', '.join(str(p) for p in written)}")
+            if no_site:
+                pass
+            elif build.is_current(site_out, sig):
+                print(f"site: up to date in {site_out}")
+            else:
+                print(f"site: {build.build_site(conn, site_out)}")
             conn.execute("COMMIT")
         finally:
             conn.close()
+
+
+def check_outputs(args, db_path: Path) -> None:
+    """Every output location is usable, checked before any model work."""
+    from leaderboards import db
+    from leaderboards.site.build import check_target
+
+    for path, field in ((getattr(args, "output", None), "--output"),
+                        (db_path.parent, "--db"), (args.csv_dir, "--csv-dir")):
+        if path is not None:
+            writable_dir(path, field)
+    db.check_usable(db_path)
+    if not args.no_site:
+        site = _site_dir(db_path, args.site)
+        writable_dir(site.parent, "--site")
+        check_target(site)
+
+
+def incomplete(run) -> str | None:
+    """Why a run directory holds nothing to ingest yet (a failed or unfinished run), or None.
+
+    A run that claims finished tasks is verified by ingest instead (and rejected if wrong).
+    """
+    try:
+        meta = run.read_metadata()
+    except GenrankError as exc:
+        return exc.message
+    if not meta.get("tasks"):
+        return "no finished task: only metadata.json" if not any(
+            p.name != "metadata.json" and not p.name.startswith(".")
+            for p in run.path.iterdir()) else "no finished task yet"
+    return None
 
 
 def _report(res) -> None:
@@ -271,6 +416,7 @@ def _report(res) -> None:
 
 def run(args) -> int:
     from harness.runner import RunOptions, load_run_judge, plan, run_tasks
+    from harness.runs import check_name
     from harness.spec import load_specs, select
     from harness.terms import recheck
     from leaderboards import db
@@ -279,12 +425,17 @@ def run(args) -> int:
 
     apply_unsafe_code(args)
     t0 = time.perf_counter()
+    db_path = _db_path(args)
+    check_outputs(args, db_path)
+    check_name(args.name)
     kind, target = backend_and_target(args.checkpoint, args.backend)
     model_args = model_arguments(args.model_args)
     specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite)
-    db_path = _db_path(args)
     if kind != "openai" and _all_scored(target, specs, db_path, args.seed):
-        return 0  # hashed, found: no checkpoint loading, no torch
+        # hashed, found: no checkpoint loading, no torch; but a submit killed after its
+        # commit left CSVs and site behind the database: bring them up to date
+        regenerate(db_path, args.csv_dir, args.site, args.no_site)
+        return 0
     check = validate_checkpoint(target, backend=kind,
                                 chat_template=not args.no_chat_template, device=args.device,
                                 dtype=model_args.get("dtype", args.dtype))
@@ -309,6 +460,8 @@ def run(args) -> int:
         plans = [p for p in plans if p.spec.name not in done]
     if not plans:
         print("nothing new to score")
+        if Path(db_path).exists():  # a submit killed after its commit left them behind
+            regenerate(db_path, args.csv_dir, args.site, args.no_site)
         return 0
 
     from harness.backends import lazy_backend
@@ -368,13 +521,23 @@ def run_ingest(args) -> int:
     from leaderboards.runs import find_runs
 
     db_path = _db_path(args)
+    check_outputs(args, db_path)
     runs = find_runs(args.runs)
     conn = db.connect(db_path)
+    skipped = []
     try:
         for r in runs:
+            why = incomplete(r)
+            if why:
+                skipped.append(r.path)
+                print(f"skipped {r.path}: incomplete run ({why})", file=sys.stderr)
+                continue
             _report(db.ingest(conn, r.path, recheck=recheck))
     finally:
         conn.close()
+    if skipped:
+        print(f"skipped {len(skipped)} incomplete run(s); finish them (run the same "
+              "command again) and ingest again", file=sys.stderr)
     if not args.no_regenerate:
         regenerate(db_path, args.csv_dir, args.site, args.no_site)
     return 0

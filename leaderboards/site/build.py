@@ -9,8 +9,11 @@ distribution). Plain HTML + inline SVG + a little vanilla JS: it opens from disk
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -22,6 +25,7 @@ import pandas as pd
 
 from harness.errors import GenrankError
 from harness.runs import slug
+from harness.runstore import dir_mode
 from harness.types import stable_hash
 from leaderboards import db
 from leaderboards.site import items as item_pages
@@ -33,8 +37,47 @@ N_BOOT = 1000
 MIN_SHARED = 10
 
 
+#: written into every site genrank builds; only a folder holding it is ever replaced
+MARKER = ".genrank-site"
+#: everything a site holds at its top level (a leftover temp folder with more is not ours)
+SITE_ENTRIES = {"index.html", "models", "tasks", "items", "csv", MARKER}
+#: control characters (tab and newline kept) and bidi overrides/isolates: a model name
+#: must not reorder or hide the text around it on the page
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                     "\u202a-\u202e\u2066-\u2069]")
+
+
 def page_name(kind: str, name: str) -> str:
     return f"{kind}/{slug(name)}-{stable_hash(name)[:6]}.html"
+
+
+def shown(value):
+    """Every value a template prints, without control or bidi-override characters."""
+    if not isinstance(value, str):
+        return value
+    return type(value)(_UNSAFE.sub("", value))  # Markup (|safe, the SVG charts) stays Markup
+
+
+def check_target(out: str | Path) -> Path:
+    """``out`` may be replaced: it is absent, an empty folder, or a site genrank built."""
+    out = Path(out).resolve()
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise GenrankError("the site folder exists and is not a folder", file=str(out),
+                           field="--output")
+    if out.is_dir() and not (out / MARKER).is_file() and any(out.iterdir()):
+        raise GenrankError(f"refusing to replace a folder genrank did not build (no {MARKER} "
+                           "in it); choose a new or empty folder", file=str(out),
+                           field="--output")
+    return out
+
+
+def is_current(out: str | Path, signature: str) -> bool:
+    """Does the site in ``out`` show the database state ``signature``?"""
+    try:
+        mark = json.loads((Path(out) / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return mark.get("signature") == signature and (Path(out) / "index.html").is_file()
 
 
 @dataclass
@@ -264,7 +307,7 @@ def _env():
 
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                      lstrip_blocks=True)
+                      lstrip_blocks=True, finalize=shown)
     env.filters["num"] = lambda v, d=3: "" if v is None or (isinstance(v, float) and
                                                             math.isnan(v)) else f"{v:.{d}f}"
     env.filters["sortval"] = lambda v: "" if v is None or (isinstance(v, float) and
@@ -382,8 +425,26 @@ def _runs(conn: sqlite3.Connection) -> dict[str, list[dict]]:
 
 
 def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
-    """Write the site into ``out`` (built aside, then swapped in, so readers never see half)."""
-    out = Path(out).resolve()
+    """Write the site into ``out`` (built aside, then swapped in, so readers never see half).
+
+    ``out`` is replaced only if it is empty or a site genrank built (:func:`check_target`).
+    """
+    out = check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder per site folder
+        for stale in out.parent.glob(f".{out.name}[-.]*"):  # left by a killed build
+            if (stale.is_dir() and re.fullmatch(rf"\.{re.escape(out.name)}(-|\.old-)\w{{8}}",
+                                                stale.name)
+                    and {p.name for p in stale.iterdir()} <= SITE_ENTRIES):
+                shutil.rmtree(stale, ignore_errors=True)
+        _write_site(conn, out)
+    return out / "index.html"
+
+
+def _write_site(conn: sqlite3.Connection, out: Path) -> None:
+    """Render every page into a temp folder beside ``out``, then swap it in."""
+    signature = db.signature(conn)
     env = _env()
     cols = _columns(conn)
     tabs = db.tables(conn)
@@ -391,9 +452,9 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
     tau = concordance(cols)
     suites = [s for s in tabs if s != "all"]
     counts = db.counts(conn)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
     try:
+        os.chmod(tmp, dir_mode())  # readable like any build output (mkdtemp makes it 0700)
         def write(rel: str, template: str, depth: int, **ctx) -> None:
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -429,12 +490,14 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
                   charts=difficulty_charts(col), title=key, info=task_info(col, runs),
                   judges=judges(col, runs),
                   example=example_prompt(conn, col), item_links=links)
+        (tmp / MARKER).write_text(json.dumps({"generator": "genrank", "signature": signature},
+                                             sort_keys=True) + "\n")
         old = out.with_name(f".{out.name}.old-{tmp.name[-8:]}")
         if out.exists():
+            check_target(out)  # again: it may have changed while the site was built
             out.rename(old)
         tmp.rename(out)
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out / "index.html"
