@@ -263,7 +263,6 @@ def run_tasks(backend: Backend, plans: list[TaskPlan], out_dir: str | Path,
     """Run every planned task into one run directory (``<out_dir>/<model>``); ``judge``
     scores the tasks whose verifier asks one."""
     ident = backend.identity()
-    numerics = backend_numerics(backend)
     path = Path(out_dir) / run_name(name or ident["name"], seed=opts.seed)
     with RunDir(path).locked():  # a second process on the same directory fails fast
         return _run_tasks(backend, plans, path, opts, ident, name, judge)
@@ -274,6 +273,7 @@ def _run_tasks(backend: Backend, plans: list[TaskPlan], path: Path, opts: RunOpt
     from tqdm import tqdm
 
     created = not RunDir(path).exists()
+    numerics = backend_numerics(backend)
     run = open_run(path, {**ident, "name": name or ident["name"]},
                    backend={"name": backend.kind, **backend.settings()}, seed=opts.seed,
                    numerics=numerics)

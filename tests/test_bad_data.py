@@ -27,8 +27,9 @@ def _tasks_yaml(root: Path, loader: str, rel: str) -> Path:
     else:
         body = ("    loader: easy2hard\n    suite: easy2hard\n"
                 "    prompt: '{{ question }}'\n    verifier: math_answer\n")
+    config = "" if loader == "scan_lines" else ", config: E2H-GSM8K"  # typed: scan has no config
     path = root / "tasks.yaml"
-    path.write_text(f"tasks:\n  - name: broken\n    source: {{path: {rel}, config: E2H-GSM8K}}\n{body}")
+    path.write_text(f"tasks:\n  - name: broken\n    source: {{path: {rel}{config}}}\n{body}")
     return path
 
 
