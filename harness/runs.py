@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from harness import provenance, registry
+from harness import provenance, registry, results
 from harness.errors import GenrankError
-from harness.runstore import RUN_FORMAT, RunDir, records_frame
+from harness.runstore import RUN_FORMAT, RunDir, atomic_write, records_frame
 from harness.spec import TaskSpec
 from harness.terms import declared, disagreement, item_terms
 from harness.types import stable_hash
@@ -115,10 +115,13 @@ def finish_task(run: RunDir, spec: TaskSpec, records: list[dict] | pd.DataFrame,
     if why:  # a metric whose terms do not add up is a bug in its suite, not bad input
         raise RuntimeError(f"task {spec.name}: metric terms disagree with the metrics: {why}")
     run.write_records(spec.name, df, terms)
-    with run.updating():  # read-modify-write of two files: one writer at a time
+    with run.updating():  # read-modify-write of three files: one writer at a time
         scores = run.read_scores()
         scores[spec.name] = metrics
         run.write_scores(scores)
+        path = run.path / "results.json"  # the same figures in lm-eval's results layout
+        atomic_write(path, results.update(path, spec.name,
+                                          results.task_entry(spec, metrics, terms, task_meta)))
         meta = run.read_metadata()
         meta.setdefault("tasks", {})[spec.name] = {
             "spec_hash": spec.spec_hash, "spec_version": spec.version, "suite": spec.suite,
