@@ -165,10 +165,16 @@ def cell(group: list[dict], primary: str, spec_hash: str, confidence: float, n_b
                                      min(n_boot, 100), seed, reducer=parts[0][2])
             method = "bootstrap"
     extra_keys = set().union(*(e["scores"] for e in group)) - {primary, "n_items"}
-    extra = {k: float(np.nanmean([e["scores"].get(k, math.nan) for e in group]))
-             for k in extra_keys}
+    extra = {k: _nanmean([e["scores"].get(k, math.nan) for e in group]) for k in extra_keys}
     return {"score": float(np.mean(values)), "ci_low": lo, "ci_high": hi, "ci_method": method,
             "n_items": n_items, "n_seeds": len(group), "extra": extra, "metric": primary}
+
+
+def _nanmean(values: list[float]) -> float:
+    """The mean of the defined values; NaN (no warning) when none is defined."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[~np.isnan(arr)]
+    return float(arr.mean()) if len(arr) else math.nan
 
 
 def write(table: pd.DataFrame, out: str | Path) -> Path:
