@@ -257,7 +257,8 @@ class RunDir:
         tasks = [task] if task else self.tasks()
         frames = [self.read_table(t, list(columns or RECORD_COLUMNS)).to_pandas() for t in tasks]
         if not frames:
-            return records_frame([])
+            empty = records_frame([])
+            return empty[list(columns)] if columns else empty
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         for col in ("meta", "detail"):
             if col in df.columns:

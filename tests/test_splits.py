@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from genrank.cli import main
+from harness.runs import run_name  # a model name's run directory
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -148,7 +149,7 @@ def test_baselines_on_scan_splits(tmp_path, data_file, isolated_cache, capsys):
     for model in ("retrieval", "scan-oracle", "copy"):
         assert main(["run", "--model", f"baseline:{model}", *files, "-o", str(tmp_path / "runs"),
                      "--no-progress", "--limit", "1500"]) == 0
-        acc[model] = _accuracy(tmp_path / "runs" / f"baseline-{model}")
+        acc[model] = _accuracy(tmp_path / "runs" / run_name(f"baseline:{model}"))
     assert set(acc["scan-oracle"].values()) == {1.0}
     assert acc["retrieval"]["scan_random_s0"] > 0
     assert acc["retrieval"]["scan_length_s0"] == acc["retrieval"]["scan_primitive_s0"] == 0
@@ -168,7 +169,7 @@ def test_retrieval_does_well_on_random_cfq_and_collapses_on_mcd(tmp_path, data_f
         files += ["--tasks-file", str(tmp_path / strategy / "tasks.yaml")]
     assert main(["run", "--model", "baseline:retrieval", *files, "-o", str(tmp_path / "runs"),
                  "--no-progress", "--limit", "800"]) == 0
-    acc = _accuracy(tmp_path / "runs" / "baseline-retrieval")
+    acc = _accuracy(tmp_path / "runs" / run_name("baseline:retrieval"))
     assert acc["cfq_random_s0"] > 0.05
     assert acc["cfq_mcd_s0"] < acc["cfq_random_s0"] / 5
 
@@ -187,7 +188,7 @@ def test_jsonl_pairs_split_runs_as_a_task(tmp_path, isolated_cache, capsys):
     assert len(test) == 8
     assert main(["run", "--model", "baseline:copy", "--tasks-file", str(out / "tasks.yaml"),
                  "-o", str(tmp_path / "runs"), "--no-progress"]) == 0
-    acc = _accuracy(tmp_path / "runs" / "baseline-copy")["pairs_random_s0"]
+    acc = _accuracy(tmp_path / "runs" / run_name("baseline:copy"))["pairs_random_s0"]
     assert acc == sum(r["fields"]["input"] == r["target"] for r in test) / len(test)
     capsys.readouterr()
     assert main(["split", str(src), "--strategy", "tmcd", "-o", str(tmp_path / "t")]) == 2

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from genrank.cli import main
+from harness.runs import run_name  # a model name's run directory
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -38,7 +39,7 @@ def test_worked_example(tmp_path, data_file, isolated_cache):
         short = ["--max-new-tokens", "8"] if model == "smollm2-135m" else []
         assert main(["run", "--model", model, *files, "--limit", "3", "-o", str(runs),
                      "--no-progress", "--device", "cpu", *short]) == 0
-    oracle = json.loads((runs / "baseline-scan-oracle" / "scores.json").read_text())
+    oracle = json.loads((runs / run_name("baseline:scan-oracle") / "scores.json").read_text())
     assert len(oracle) == 12 and {s["accuracy"] for s in oracle.values()} == {1.0}
 
     lichess = tmp_path / "splits" / "lichess"

@@ -45,8 +45,12 @@ def realmistake_site(tmp_path_factory):
     data_path("realmistake/data.zip")
     tmp = tmp_path_factory.mktemp("rm")
     spec = load_specs()["realmistake_mathgen_gpt4"]
+    def variant(r) -> str:  # run directory names are hashed slugs: read the variant itself
+        return str(r.read_metadata().get("variant") or "")
+
     runs = [r for r in score_predictions(spec, preds, tmp / "runs")
-            if r.path.name.endswith("simple_prompt_baseline-baseline_errordetection_prompt_1")]
+            if variant(r).startswith("simple_prompt_baseline")
+            and variant(r).endswith("baseline_errordetection_prompt_1")]
     conn = db.connect(tmp / "lb.sqlite")
     for r in runs:
         db.ingest(conn, r.path)

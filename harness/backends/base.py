@@ -64,6 +64,18 @@ def _version(package: str) -> str:
 
 
 def default_device() -> str:
+    """cuda where torch would find a GPU, else cpu; without importing torch (seconds) where
+    the answer is plain: a CPU-only wheel, no NVIDIA driver, or CUDA hidden. A rerun that
+    loads no model must not pay for torch just to name its numerics."""
+    import os
+    import sys
+
+    if "torch" not in sys.modules:
+        version = _version("torch")
+        hidden = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if (version == "absent" or "+cpu" in version or not os.path.isdir("/proc/driver/nvidia")
+                or (hidden is not None and hidden.strip() in ("", "-1"))):
+            return "cpu"
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
