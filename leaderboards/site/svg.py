@@ -22,7 +22,8 @@ def _render(draw, title: str, xlabel: str, ylabel: str) -> str:
     with matplotlib.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(4.2, 2.5))
         draw(ax)
-        ax.set_title(title, fontsize=8)
+        # a model name may carry control or bidi characters: never into a chart
+        ax.set_title("".join(ch for ch in title if ch.isprintable()), fontsize=8)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(axis="y", color="#e4e8ee", linewidth=0.6)
