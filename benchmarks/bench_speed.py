@@ -36,6 +36,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from bench_run_overhead import bare_loop  # noqa: E402  (the same hand-written loop, one copy)
 THREADS = int(os.environ["OMP_NUM_THREADS"])
 
 
@@ -60,21 +62,6 @@ def _plan(task: str, n: int, tokens: int | None = None, no_stop: bool = False):
     return p, opts
 
 
-def bare_loop(backend, prompts, max_new_tokens, batch_size):
-    """What a user writes by hand: batches in order, left padding, greedy."""
-    import torch
-
-    tok, model = backend.tokenizer, backend.model
-    outs = []
-    for start in range(0, len(prompts), batch_size):
-        enc = tok(prompts[start:start + batch_size], return_tensors="pt", padding=True,
-                  add_special_tokens=False)
-        with torch.inference_mode():
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 temperature=None, top_p=None, top_k=None,
-                                 pad_token_id=tok.pad_token_id)
-        outs += tok.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-    return outs
 
 
 def bench_loop(backend, args) -> None:

@@ -29,22 +29,13 @@ import pytest
 from genrank.cli import main
 from harness.errors import GenrankError
 from harness.runstore import RunDir
+from tests.test_bad_input import genrank, one_line_error  # the CLI in a subprocess, one-line errors
 
 csv.field_size_limit(1 << 30)
 TASK = "halogen_simplification"
 GPT4 = "gpt_4_0125_turbo"
 
 
-def genrank(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "genrank.cli", *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})})
-
-
-def one_line_error(res) -> str:
-    assert res.returncode == 2, res.stderr
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
-    return lines[0]
 
 
 # -- a deterministic stand-in judge: an OpenAI-compatible server with a fixed rule --------
