@@ -449,7 +449,9 @@ class _Box:
         self.error = ""
         cfg_r, cfg_w = os.pipe()
         self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        keep = [cfg_r, theirs.fileno()]
+        # detach: the fd is closed below by number; a socket object still owning it would
+        # close it again when collected, by then maybe another thread's file (a race)
+        keep = [cfg_r, theirs.detach()]
         try:
             if boxed:
                 filt_r, filt_w = os.pipe()
@@ -467,7 +469,7 @@ class _Box:
             else:
                 cmd = [os.path.realpath(sb.python)]
             self.proc = subprocess.Popen(
-                [*cmd, "-I", "-S", "-c", _BOOT, str(cfg_r), str(theirs.fileno())],
+                [*cmd, "-I", "-S", "-c", _BOOT, str(cfg_r), str(keep[1])],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 pass_fds=keep, env=env, cwd="/", start_new_session=True)
         except OSError as exc:
