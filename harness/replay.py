@@ -161,6 +161,17 @@ def rows_for_items(spec: TaskSpec, frame: pd.DataFrame, items: list[Item]) -> pd
     return frame[keep]
 
 
+def holds_more(run: RunDir, spec: TaskSpec, source_hash: str, items: list[Item]) -> bool:
+    """True when the run already holds these items and more, scored from the same file
+    under the same task version: a smaller ``--limit`` never shrinks a recorded result."""
+    tmeta = run.read_metadata().get("tasks", {}).get(spec.name) or {}
+    if (tmeta.get("spec_hash") != spec.spec_hash or tmeta.get("predictions_sha256") != source_hash
+            or int(tmeta.get("n_items", 0)) <= len(items)):
+        return False
+    held = set(run.read_records(spec.name, columns=["item_id"])["item_id"].astype(str))
+    return {it.id for it in items} <= held
+
+
 def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "runs", *,
                       model_name: str | None = None, seed: int | None = None,
                       progress: bool = False, limit: int | None = None) -> list[RunDir]:
@@ -194,6 +205,9 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
         with RunDir(run_path).locked():
             run = open_run(run_path, model, backend={"name": "replay"}, seed=seed_v,
                            variant=variant)
+            if holds_more(run, spec, source_hash, matched):
+                runs.append(run)
+                continue
             finish_task(run, spec, records, {
                 "predictions_file": str(path), "predictions_sha256": source_hash,
                 "verifier": verifier.describe(), "limit": len(matched),

@@ -86,8 +86,9 @@ def _data_files(source: Any) -> list[str]:
 
 
 def evaluated_digest(pairs: Iterable[tuple[str, str]]) -> str:
-    """Digest of the (item id, target) pairs a run's records hold, in order."""
-    return stable_hash([[i, t] for i, t in pairs])[:16]
+    """Digest of the (item id, target) pairs a run's records hold, in any order: two runs
+    on the same items (one resumed, one with a larger limit shrunk back) have the same."""
+    return stable_hash(sorted(([str(i), t] for i, t in pairs), key=lambda p: p[0]))[:16]
 
 
 def resolved(spec, evaluated: list[tuple[str, str]], config, backend: dict[str, Any]

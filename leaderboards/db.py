@@ -67,7 +67,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS runs_identity
 CREATE TABLE IF NOT EXISTS tasks (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
-  spec_hash TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,                -- spec_hash, then ~variant for a partial run
   version INTEGER NOT NULL,
   suite TEXT NOT NULL,
   primary_metric TEXT NOT NULL,
@@ -188,6 +188,9 @@ class VerifiedTask:
     n_items: int
     records_path: Path
     records_sha256: str
+    #: the column it joins: spec_hash, plus the item subset / decoding variant of a
+    #: partial run (leaderboard.version_key); stored as the tasks table's ``spec_hash``
+    version_key: str = ""
 
 
 def verify_task(run: RunDir, task: str, tmeta: dict, scores: dict,
@@ -196,6 +199,8 @@ def verify_task(run: RunDir, task: str, tmeta: dict, scores: dict,
     content hashes, counts, and every figure of scores.json recomputed from the records'
     per-item metric terms; any disagreement rejects it. ``recheck`` (given by the app
     layer) may also re-derive the terms from the records with the suite's code."""
+
+    from leaderboards.leaderboard import version_key
 
     def reject(why: str) -> GenrankError:
         return GenrankError(f"submission rejected: {why}", file=str(run.path), task=task)
@@ -245,7 +250,7 @@ def verify_task(run: RunDir, task: str, tmeta: dict, scores: dict,
     return VerifiedTask(task, spec_hash, int(tmeta.get("spec_version", 1)),
                         str(tmeta.get("suite")), str(tmeta.get("primary_metric", "accuracy")),
                         bool(tmeta.get("lower_is_better")), dict(tmeta.get("tags") or {}),
-                        dict(claimed), n, path.resolve(), digest)
+                        dict(claimed), n, path.resolve(), digest, version_key(tmeta))
 
 
 def verify_run(path: str | Path, recheck: Recheck | None = None
@@ -320,10 +325,10 @@ def _run_id(conn: sqlite3.Connection, model_id: int, meta: dict, path: Path) -> 
 def _task_id(conn: sqlite3.Connection, t: VerifiedTask) -> int:
     conn.execute("INSERT OR IGNORE INTO tasks (name, spec_hash, version, suite, primary_metric, "
                  "lower_is_better, tags) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (t.name, t.spec_hash, t.version, t.suite, t.primary_metric,
+                 (t.name, t.version_key, t.version, t.suite, t.primary_metric,
                   int(t.lower_is_better), json.dumps(t.tags, sort_keys=True, default=str)))
     return int(conn.execute("SELECT id FROM tasks WHERE name=? AND spec_hash=?",
-                            (t.name, t.spec_hash)).fetchone()["id"])
+                            (t.name, t.version_key)).fetchone()["id"])
 
 
 def ingest(db: str | Path | sqlite3.Connection, run_path: str | Path,
@@ -433,7 +438,7 @@ def _compute_cell(task: dict, group: list[dict]) -> dict:
 def _planned_cell(conn: sqlite3.Connection, label: str, t: VerifiedTask
                   ) -> tuple[list[tuple[str, str]], dict]:
     """The cell this task would give, from a read snapshot plus the new run (no lock held)."""
-    task = {"name": t.name, "spec_hash": t.spec_hash, "primary_metric": t.primary_metric}
+    task = {"name": t.name, "spec_hash": t.version_key, "primary_metric": t.primary_metric}
     extra = {"records_path": str(t.records_path), "records_sha256": t.records_sha256,
              "metrics": json.dumps(t.metrics, sort_keys=True)}
     _, group = _group(conn, label, None, task, extra)
@@ -471,8 +476,8 @@ def tables(conn: sqlite3.Connection) -> dict[str, pd.DataFrame]:
     for suite in ["all", *sorted({r["suite"] for r in rows})]:
         subset = [r for r in rows if suite == "all" or r["suite"] == suite]
         versions: dict[str, set[str]] = {}
-        for r in subset:
-            versions.setdefault(r["name"], set()).add(r["spec_hash"])
+        for r in subset:  # task versions; a partial run's variant is not another version
+            versions.setdefault(r["name"], set()).add(r["spec_hash"].partition("~")[0])
         per_key: dict[str, dict[str, dict]] = {}
         direction: dict[str, bool] = {}
         for r in subset:
@@ -490,7 +495,7 @@ def tables(conn: sqlite3.Connection) -> dict[str, pd.DataFrame]:
 
 def tables_from_runs(paths: list[str | Path]) -> dict[str, pd.DataFrame]:
     """The same tables recomputed from run directories (what ``genrank leaderboard`` does)."""
-    from leaderboards.leaderboard import assemble, collect, column_cells
+    from leaderboards.leaderboard import assemble, collect, column_cells, column_task
 
     cells, hashes = collect(paths)
     if not cells:
@@ -500,7 +505,7 @@ def tables_from_runs(paths: list[str | Path]) -> dict[str, pd.DataFrame]:
     for (task, _model), es in cells.items():
         for e in es:
             suite_of[task] = e["tmeta"].get("suite")
-    key_suite = {k: suite_of[k.split("@")[0]] for k in per_key}
+    key_suite = {k: suite_of[column_task(k)] for k in per_key}
     out = {"all": assemble(per_key, direction)}
     for suite in sorted(set(key_suite.values())):
         keys = [k for k in per_key if key_suite[k] == suite]

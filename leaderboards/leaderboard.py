@@ -4,7 +4,10 @@ Seeds of the same model (same name and variant) are averaged; intervals resample
 items (Wilson for a single run's binary scores, percentile bootstrap otherwise),
 and each task says which in its ``:ci_method`` column; ``:metric`` and ``:higher_is_better``
 name what the score measures and which way is better. A task scored under two
-spec versions gets one column group per version, never a silent mix.
+spec versions gets one column group per version, never a silent mix; and a partial run
+(``--limit``: a subset of the items) or one decoded with other settings than the task
+declares (``--max-new-tokens``, ``--gen-kwargs``) gets a column of its own, shared only with
+runs on the same items and settings (``task~8items-3f2a1c``, ``task~gen-9b01de``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import GenrankError
+from harness.types import stable_hash
 from leaderboards.ci import bootstrap_ratio, interval
 from leaderboards.runs import find_runs
 
@@ -43,9 +47,47 @@ def collect(paths: Iterable[str | Path]):
     return cells, hashes
 
 
-def column_key(task: str, spec_hash: str, n_versions: int) -> str:
-    """A task's column name: ``task``, or ``task@<hash8>`` when several spec versions exist."""
-    return task if n_versions == 1 else f"{task}@{spec_hash[:8]}"
+#: decoding settings that change what a generation task measures (the seed does not:
+#: seeds of one model are averaged into one cell)
+DECODING = ("max_new_tokens", "temperature", "top_p", "stop")
+
+
+def version_key(tmeta: dict) -> str:
+    """What makes two runs of a task comparable: the task version (``spec_hash``), and for a
+    run on a subset of the items or decoded otherwise than declared, which items and which
+    settings (``<spec_hash>~<n>items-<digest6>~gen-<hash6>``). Equal keys share a column."""
+    spec_hash = str(tmeta.get("spec_hash") or "")
+    runspec = tmeta.get("runspec") or {}
+    items = runspec.get("items") or {}
+    parts = [spec_hash]
+    n_evaluated, n_dataset = items.get("n_evaluated"), items.get("n_dataset")
+    if n_evaluated is not None and n_dataset is not None and n_evaluated < n_dataset:
+        parts.append(f"{n_evaluated}items-{str(items.get('evaluated_digest', ''))[:6]}")
+    evaluation = runspec.get("evaluation") or {}
+    declared, used = evaluation.get("generation"), tmeta.get("generation")
+    if evaluation.get("output_type", "generate") == "generate" and declared and used:
+        pick = {k: used.get(k) for k in DECODING}
+        if pick != {k: declared.get(k) for k in DECODING}:
+            parts.append(f"gen-{stable_hash(pick)[:6]}")
+    return "~".join(parts)
+
+
+def column_task(key: str) -> str:
+    """The task a column key belongs to (``task@hash8~variant`` -> ``task``)."""
+    return key.split("~", 1)[0].split("@", 1)[0]
+
+
+def is_partial(key: str) -> bool:
+    """A column (or version key) of runs on a subset of the items or other settings."""
+    return "~" in key
+
+
+def column_key(task: str, version: str, n_versions: int) -> str:
+    """A task's column name: ``task``, or ``task@<hash8>`` when several spec versions exist;
+    a partial run's variant (see ``version_key``) follows after ``~``."""
+    spec_hash, _, variant = version.partition("~")
+    base = task if n_versions == 1 else f"{task}@{spec_hash[:8]}"
+    return f"{base}~{variant}" if variant else base
 
 
 def column_cells(cells: dict[tuple[str, str], list[dict]], hashes: dict[str, set[str]],
@@ -55,14 +97,14 @@ def column_cells(cells: dict[tuple[str, str], list[dict]], hashes: dict[str, set
     per_key: dict[str, dict[str, dict]] = defaultdict(dict)
     direction: dict[str, bool] = {}
     for (task, model), entries in sorted(cells.items()):
-        by_hash = defaultdict(list)
+        by_version = defaultdict(list)
         for e in entries:
-            by_hash[e["tmeta"].get("spec_hash")].append(e)
-        for spec_hash, group in by_hash.items():
-            key = column_key(task, spec_hash, len(hashes[task]))
+            by_version[version_key(e["tmeta"])].append(e)
+        for version, group in by_version.items():
+            key = column_key(task, version, len(hashes[task]))
             primary = group[0]["tmeta"].get("primary_metric", "accuracy")
             direction[key] = bool(group[0]["tmeta"].get("lower_is_better"))
-            per_key[key][model] = cell(group, primary, spec_hash, confidence, n_boot, seed)
+            per_key[key][model] = cell(group, primary, version, confidence, n_boot, seed)
     return per_key, direction
 
 

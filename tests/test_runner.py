@@ -68,7 +68,8 @@ def test_run_records_metadata_and_cache(tiny_model_dir, tmp_path, env):
     assert stats(res.stdout) == {"generated": N, "cached": 0, "resumed": 0}
     # the run ends with its scores, each with the metric, direction and a 95% interval
     acc = rec["score"].mean()
-    row = next(l for l in res.stdout.splitlines() if l.startswith("scangen_simple "))
+    # a --limit run on a subset: its row (and column) says so, ``task~<n>items-<digest>``
+    row = next(l for l in res.stdout.splitlines() if l.startswith(f"scangen_simple~{N}items-"))
     assert "accuracy ↑" in row and f"{acc:.4f}" in row and f"{N}" in row.split()[-1]
     lo, hi = (float(x) for x in row.split("[")[1].split("]")[0].split(","))
     assert lo <= acc <= hi and "95% interval" in res.stdout

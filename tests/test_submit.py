@@ -102,14 +102,23 @@ def test_submit_end_to_end_and_not_twice(tmp_path, tiny_model_dir, capsys, isola
     out = capsys.readouterr().out
     assert "checkpoint ok: tiny" in out and "content_hash=" in out
     assert "tiny on the leaderboard:" in out  # its scores and ranks, printed at the end
-    row = next(l for l in out.splitlines() if l.startswith(TASK + " "))
-    assert row.rstrip().endswith("1 of 1")
+    # 3 items and 8 new tokens: a partial variant with a column of its own, never the task's
+    row = next(l for l in out.splitlines() if l.startswith(TASK + "~3items-"))
+    assert "~gen-" in row.split()[0] and row.rstrip().endswith("1 of 1")
     conn = db.connect(tmp_path / "out" / "lb.sqlite", create=False)
     assert db.counts(conn) == {"models": 1, "runs": 1, "tasks": 1, "scores": 1, "cells": 1}
     table = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
-    assert table["model"].tolist() == ["tiny"] and table[f"{TASK}:n_items"].tolist() == [3]
+    assert table["model"].tolist() == ["tiny"] and f"{TASK}:n_items" not in table
+    assert table[f"{row.split()[0]}:n_items"].tolist() == [3]
     assert (tmp_path / "out" / "site" / "index.html").exists()
     assert all(db.check_regeneration(conn).values())
+    # the parameter count, from the weights' headers, recorded and shown on the site
+    from transformers import AutoModelForCausalLM
+
+    n = AutoModelForCausalLM.from_pretrained(tiny_model_dir).num_parameters()
+    meta = json.loads(next((tmp_path / "out").rglob("metadata.json")).read_text())
+    assert meta["model"]["n_parameters"] == n
+    assert f'data-v="{float(n)!r}"' in (tmp_path / "out" / "site" / "index.html").read_text()
     # the same weights again, even under another name: refused before any model work
     assert main(["submit", str(tiny_model_dir), *_args(tmp_path)]) == 0
     out = capsys.readouterr().out

@@ -431,7 +431,15 @@ def run(args) -> int:
     kind, target = backend_and_target(args.checkpoint, args.backend)
     model_args = model_arguments(args.model_args)
     specs = select(load_specs(), tasks=task_names(args.task), suites=args.suite)
-    if kind != "openai" and _all_scored(target, specs, db_path, args.seed):
+    opts = RunOptions(limit=args.limit, chat_template=False if args.no_chat_template else None,
+                      max_new_tokens=args.max_new_tokens, seed=args.seed,
+                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data,
+                      num_fewshot=args.num_fewshot,
+                      gen_kwargs=generation_overrides(args.gen_kwargs),
+                      system_instruction=args.system_instruction,
+                      judge=args.judge)
+    plans = plan(specs, opts)  # every task input checked (and versioned) before the model loads
+    if kind != "openai" and _all_scored(target, plans, db_path, args.seed):
         # hashed, found: no checkpoint loading, no torch; but a submit killed after its
         # commit left CSVs and site behind the database: bring them up to date
         regenerate(db_path, args.csv_dir, args.site, args.no_site)
@@ -443,17 +451,9 @@ def run(args) -> int:
     shown = {k: check[k] for k in ("content_hash", "params", "needs_gib", "free_gib",
                                    "chat_template") if k in check}
     print(f"checkpoint ok: {name}  " + "  ".join(f"{k}={v}" for k, v in shown.items()))
-    opts = RunOptions(limit=args.limit, chat_template=False if args.no_chat_template else None,
-                      max_new_tokens=args.max_new_tokens, seed=args.seed,
-                      progress=sys.stderr.isatty(), skip_missing_data=args.skip_missing_data,
-                      num_fewshot=args.num_fewshot,
-                      gen_kwargs=generation_overrides(args.gen_kwargs),
-                      system_instruction=args.system_instruction,
-                      judge=args.judge)
-    plans = plan(specs, opts)  # every task input checked (and versioned) before the model loads
     if check["content_hash"]:
-        done = db.already_scored(db_path, check["content_hash"],
-                                 {p.spec.name: p.spec.spec_hash for p in plans}, seed=args.seed)
+        done = db.already_scored(db_path, check["content_hash"], planned_versions(plans),
+                                 seed=args.seed)
         if done:
             print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
                   f"not scored again: {', '.join(sorted(done))}")
@@ -482,17 +482,32 @@ def run(args) -> int:
     return 0
 
 
-def _all_scored(checkpoint: str, specs, db_path: Path, seed: int | None) -> bool:
+def planned_versions(plans) -> dict[str, str]:
+    """Each planned task's leaderboard version key: the task version, and for a run on a
+    subset of the items (``--limit``) or with other decoding settings, which ones (the key
+    the finished run will have: a partial run never stands for the full task)."""
+    from harness.runspec import evaluated_digest
+    from leaderboards.leaderboard import version_key
+
+    return {p.spec.name: version_key({
+        "spec_hash": p.spec.spec_hash, "generation": p.config.as_dict(),
+        "runspec": {"items": {"n_dataset": p.spec.n_dataset, "n_evaluated": len(p.items),
+                              "evaluated_digest": evaluated_digest(
+                                  (it.id, it.target) for it in p.items)},
+                    "evaluation": {"generation": p.spec.generation.as_dict(),
+                                   "output_type": p.spec.output_type}}}) for p in plans}
+
+
+def _all_scored(checkpoint: str, plans, db_path: Path, seed: int | None) -> bool:
     """True (and says so) when the leaderboard has every selected task for these weights."""
     from harness.backends.models import resolve_model
     from leaderboards import db
 
-    if not specs or not db_path.exists():
+    if not plans or not db_path.exists():
         return False
     ref = resolve_model(checkpoint)
-    done = db.already_scored(db_path, ref.content_hash, {s.name: s.spec_hash for s in specs},
-                             seed=seed)
-    if len(done) < len(specs):
+    done = db.already_scored(db_path, ref.content_hash, planned_versions(plans), seed=seed)
+    if len(done) < len(plans):
         return False
     print(f"already on the leaderboard (as {sorted(set(done.values()))[0]!r}), "
           f"not scored again: {', '.join(sorted(done))}\nnothing new to score")

@@ -138,15 +138,14 @@ def peek_identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
     kind, target = split_model(model)
     if kind not in WEIGHTS:  # nothing to load: an endpoint, a CPU baseline
         return load_backend(model, **options).identity()
-    from harness.backends.models import resolve_model
+    from harness.backends.models import identity, resolve_model
 
     ref = resolve_model(target)
     if kind == "hf" and options.get("peft"):  # base + adapter: the adapted identity
         from harness.backends.hf import adapted_ref
 
         ref = adapted_ref(ref, options["peft"])
-    return {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
-            "source": ref.source}
+    return identity(ref)
 
 
 class LazyBackend:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from harness.backends.base import chat_messages, cut_at_stop, hf_numerics, plain_prompt
-from harness.backends.models import ModelRef
+from harness.backends.models import ModelRef, identity
 from harness.backends.threads import use_threads
 from harness.errors import GenrankError
 from harness.types import GenerationConfig
@@ -144,8 +144,7 @@ class HFBackend:
         self.dtype = str(torch_dtype).replace("torch.", "")
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.ref.name, "path": self.ref.path, "content_hash": self.ref.content_hash,
-                "source": self.ref.source}
+        return identity(self.ref)
 
     def settings(self) -> dict[str, Any]:
         out = {"batch_size": self.batch_size, "device": self.device, "dtype": self.dtype,

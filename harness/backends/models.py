@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,34 @@ class ModelRef:
     path: str
     content_hash: str
     source: str  # "alias", "folder" or "hub"
+
+
+def identity(ref: ModelRef) -> dict:
+    """What a run records of its model: name, path, content hash, where it came from, and the
+    parameter count when the weights' headers give it (the leaderboard's parameters column)."""
+    out = {"name": ref.name, "path": ref.path, "content_hash": ref.content_hash,
+           "source": ref.source}
+    n = parameter_count(Path(ref.path)) if ref.path else None
+    if n:
+        out["n_parameters"] = n
+    return out
+
+
+def parameter_count(folder: Path) -> int | None:
+    """Parameters of a safetensors checkpoint, read from its headers only (no weights);
+    None for other formats or a header that does not parse."""
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    total = 0
+    try:
+        for f in files:
+            with open(f, "rb") as fh:
+                (n,) = struct.unpack("<Q", fh.read(8))
+                header = json.loads(fh.read(n))
+            total += sum(math.prod(t["shape"]) for k, t in header.items()
+                         if k != "__metadata__")
+    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        return None
+    return total or None
 
 
 def content_hash(path: Path) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from harness.backends.base import cut_at_stop, vllm_numerics
 from harness.backends.hf import HFBackend
-from harness.backends.models import ModelRef, resolve_model
+from harness.backends.models import ModelRef, identity, resolve_model
 from harness.errors import GenrankError
 from harness.types import GenerationConfig
 
@@ -47,8 +47,7 @@ class VLLMBackend:
     format = HFBackend.format
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.ref.name, "path": self.ref.path, "content_hash": self.ref.content_hash,
-                "source": self.ref.source}
+        return identity(self.ref)
 
     def settings(self) -> dict[str, Any]:
         import vllm

@@ -223,8 +223,8 @@ def _columns(conn: sqlite3.Connection) -> dict[str, Column]:
 
     rows = db.cell_rows(conn)
     versions: dict[str, set[str]] = {}
-    for r in rows:
-        versions.setdefault(r["name"], set()).add(r["spec_hash"])
+    for r in rows:  # task versions; a partial run's variant is not another version
+        versions.setdefault(r["name"], set()).add(r["spec_hash"].partition("~")[0])
     cols: dict[str, Column] = {}
     by_key: dict[str, list[dict]] = {}
     for r in rows:
@@ -442,6 +442,23 @@ def build_site(conn: sqlite3.Connection, out: str | Path) -> Path:
     return out / "index.html"
 
 
+def suite_section(suite: str, table: pd.DataFrame) -> dict:
+    """A suite's tables: full-task columns first; partial runs (a subset of the items or
+    other decoding settings, ``task~...``) apart, each compared only within its column."""
+    from leaderboards.leaderboard import is_partial
+
+    keys = [c[:-len(":score")] for c in table.columns if c.endswith(":score")]
+    rows = table.to_dict("records")
+
+    def having(cols: list[str]) -> list[dict]:
+        return [r for r in rows if any(r[f"{k}:score"] == r[f"{k}:score"] for k in cols)]
+
+    full = [k for k in keys if not is_partial(k)]
+    partial = [k for k in keys if is_partial(k)]
+    return {"suite": suite, "columns": full, "rows": having(full), "partial": partial,
+            "partial_rows": having(partial), "csv": f"csv/{slug(suite)}.csv"}
+
+
 def _write_site(conn: sqlite3.Connection, out: Path) -> None:
     """Render every page into a temp folder beside ``out``, then swap it in."""
     signature = db.signature(conn)
@@ -465,10 +482,8 @@ def _write_site(conn: sqlite3.Connection, out: Path) -> None:
         (tmp / "csv").mkdir()
         for suite in suites:
             table = tabs[suite]
-            keys = [c[:-len(":score")] for c in table.columns if c.endswith(":score")]
             table.to_csv(tmp / "csv" / f"{slug(suite)}.csv", index=False)
-            sections.append({"suite": suite, "columns": keys, "rows": table.to_dict("records"),
-                             "csv": f"csv/{slug(suite)}.csv"})
+            sections.append(suite_section(suite, table))
         links = write_item_pages(conn, cols, write)
         write("index.html", "index.html.j2", 0, sections=sections, cols=cols, counts=counts,
               title="genrank leaderboard", models_info=models_info(runs), item_links=links)
