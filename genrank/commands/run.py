@@ -60,7 +60,8 @@ def register(sub) -> None:
                         "verifier asks an LLM judge need it")
     p.add_argument("--judge-max-new-tokens", type=int, metavar="N",
                    help="override every judge task's token limit for the judge")
-    p.add_argument("-o", "--output", default="runs", help="run store folder")
+    p.add_argument("-o", "--output", "--output-path", default="runs",
+                   help="run store folder (lm-eval: --output_path)")
     p.add_argument("--skip-missing-data", action="store_true",
                    help="skip tasks whose data files are not under GENRANK_DATA")
     p.add_argument("--journal-every", type=positive_int, default=64, metavar="N",
