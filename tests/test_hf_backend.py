@@ -103,3 +103,34 @@ def test_batched_multiple_choice_same_choices(smollm, plain):
     plain.prefix_caching = True
     assert choose(plain, p.prompts, p.items) == one_by_one
     assert plain.loglikelihood(pairs) == pytest.approx(plain_ll, abs=1e-3)
+
+
+def test_grouped_sdpa_equals_transformers_sdpa_bit_for_bit(smollm):
+    """The key/value heads grouped by torch (no copies) give the very same logits as
+    transformers' sdpa on a left-padded batch (masked prefill and decode steps)."""
+    import torch
+
+    from harness.backends.hf_attention import NAME
+
+    tok, model = smollm.tokenizer, smollm.model
+    assert model.config._attn_implementation == NAME  # the backend switched it
+    assert model.config.num_key_value_heads < model.config.num_attention_heads  # grouped
+    enc = tok(["IN: walk twice\nOUT: I_WALK I_WALK\nIN: jump left\nOUT:", "1, 2, 3,"],
+              return_tensors="pt", padding=True, add_special_tokens=False)
+    assert not enc["attention_mask"].all()  # padding: the mask goes to the kernel
+
+    def run():
+        with torch.inference_mode():
+            logits = model(**enc).logits
+            gen = model.generate(**enc, max_new_tokens=6, do_sample=False, temperature=None,
+                                 top_p=None, top_k=None, pad_token_id=tok.pad_token_id,
+                                 output_logits=True, return_dict_in_generate=True)
+        return [logits, gen.sequences, *gen.logits]
+
+    grouped = run()
+    model.config._attn_implementation = "sdpa"
+    try:
+        plain = run()
+    finally:
+        model.config._attn_implementation = NAME
+    assert all(torch.equal(a, b) for a, b in zip(grouped, plain))

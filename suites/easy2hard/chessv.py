@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import chess
+from typing import TYPE_CHECKING
 
 from harness.registry import Verifier, verifier
 from harness.types import Item, Score
+
+if TYPE_CHECKING:  # python-chess loads (0.1-0.2 s) only when a chess item is scored
+    import chess
 
 _TOKEN = re.compile(r"O-O-O|O-O|0-0-0|0-0|[a-h][1-8][a-h][1-8][qrbnQRBN]?|"
                     r"[KQRBN]?[a-h]?[1-8]?x?[a-h][1-8](?:=?[QRBNqrbn])?[+#]?")
@@ -24,6 +26,8 @@ _TOKEN = re.compile(r"O-O-O|O-O|0-0-0|0-0|[a-h][1-8][a-h][1-8][qrbnQRBN]?|"
 
 def parse_move(board: chess.Board, token: str) -> chess.Move | None:
     """A legal move from a UCI or SAN token, else None."""
+    import chess
+
     token = token.replace("0", "O") if token.startswith("0-0") else token
     for parse in (lambda t: chess.Move.from_uci(t.lower()), board.parse_san):
         try:
@@ -37,6 +41,8 @@ def parse_move(board: chess.Board, token: str) -> chess.Move | None:
 
 def judge_line(fen: str, solution: list[str], text: str, first_only: bool = False):
     """(solver moves correct, solver moves in the line, moves read as UCI)."""
+    import chess
+
     board = chess.Board(fen)
     tokens = _TOKEN.findall(text or "")
     pos, correct, read = 0, 0, []
