@@ -64,6 +64,8 @@ def parameter_count(folder: Path) -> int | None:
         for f in files:
             with open(f, "rb") as fh:
                 (n,) = struct.unpack("<Q", fh.read(8))
+                if n > f.stat().st_size - 8:  # garbage: never allocate what it claims
+                    return None
                 header = json.loads(fh.read(n))
             total += sum(math.prod(t["shape"]) for k, t in header.items()
                          if k != "__metadata__")
