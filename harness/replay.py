@@ -172,6 +172,18 @@ def holds_more(run: RunDir, spec: TaskSpec, source_hash: str, items: list[Item])
     return {it.id for it in items} <= held
 
 
+def replayed_records(spec: TaskSpec, verifier, rows: pd.DataFrame,
+                     matched: list[Item]) -> pd.DataFrame:
+    """The per-item records of one system's published predictions, scored by the verifier."""
+    preds = ["" if p is None or (isinstance(p, float) and math.isnan(p)) else str(p)
+             for p in rows["prediction"].tolist()]
+    evidence = rows["evidence"].tolist() if "evidence" in rows.columns else None
+    prompts = (rows["source"].astype(str).tolist() if "source" in rows.columns
+               else [str(it.fields.get("input", "")) for it in matched])
+    scores = verifier.score_many(preds, matched, evidence)
+    return make_records(spec.name, spec.spec_hash, matched, prompts, preds, scores)
+
+
 def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "runs", *,
                       model_name: str | None = None, seed: int | None = None,
                       progress: bool = False, limit: int | None = None) -> list[RunDir]:
@@ -188,14 +200,6 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
     source_hash = file_hash(path)
     runs = []
     for g, rows, matched in groups:
-        preds = [None if p is None or (isinstance(p, float) and math.isnan(p)) else str(p)
-                 for p in rows["prediction"].tolist()]
-        evidence = rows["evidence"].tolist() if "evidence" in rows.columns else None
-        prompts = (rows["source"].astype(str).tolist() if "source" in rows.columns
-                   else [str(it.fields.get("input", "")) for it in matched])
-        scores = verifier.score_many(["" if p is None else p for p in preds], matched, evidence)
-        records = make_records(spec.name, spec.spec_hash, matched, prompts,
-                               ["" if p is None else p for p in preds], scores)
         seed_v = None if pd.isna(g.get("seed", None)) else int(g["seed"])
         variant = None if pd.isna(g.get("variant", None)) else str(g["variant"])
         name = str(g["model"])
@@ -205,14 +209,12 @@ def score_predictions(spec: TaskSpec, path: str | Path, out_dir: str | Path = "r
         with RunDir(run_path).locked():
             run = open_run(run_path, model, backend={"name": "replay"}, seed=seed_v,
                            variant=variant)
-            if holds_more(run, spec, source_hash, matched):
-                runs.append(run)
-                continue
-            finish_task(run, spec, records, {
-                "predictions_file": str(path), "predictions_sha256": source_hash,
-                "verifier": verifier.describe(), "limit": len(matched),
-                "runspec": resolved(spec, [(it.id, it.target) for it in matched],
-                                    spec.generation,
-                                    {"kind": "replay", "predictions_sha256": source_hash})})
+            if not holds_more(run, spec, source_hash, matched):  # else nothing to score
+                finish_task(run, spec, replayed_records(spec, verifier, rows, matched), {
+                    "predictions_file": str(path), "predictions_sha256": source_hash,
+                    "verifier": verifier.describe(), "limit": len(matched),
+                    "runspec": resolved(spec, [(it.id, it.target) for it in matched],
+                                        spec.generation,
+                                        {"kind": "replay", "predictions_sha256": source_hash})})
         runs.append(run)
     return runs

@@ -469,19 +469,15 @@ def cell_rows(conn: sqlite3.Connection) -> list[dict]:
 
 def tables(conn: sqlite3.Connection) -> dict[str, pd.DataFrame]:
     """Leaderboard tables from the database alone: ``all`` and one per suite."""
-    from leaderboards.leaderboard import assemble, column_key
+    from leaderboards.leaderboard import assemble, row_columns
 
     rows = cell_rows(conn)
     out = {}
     for suite in ["all", *sorted({r["suite"] for r in rows})]:
         subset = [r for r in rows if suite == "all" or r["suite"] == suite]
-        versions: dict[str, set[str]] = {}
-        for r in subset:  # task versions; a partial run's variant is not another version
-            versions.setdefault(r["name"], set()).add(r["spec_hash"].partition("~")[0])
         per_key: dict[str, dict[str, dict]] = {}
         direction: dict[str, bool] = {}
-        for r in subset:
-            key = column_key(r["name"], r["spec_hash"], len(versions[r["name"]]))
+        for r, key in zip(subset, row_columns(subset)):
             direction[key] = bool(r["lower_is_better"])
             per_key.setdefault(key, {})[r["label"]] = {
                 "score": _nan(r["score"]), "ci_low": _nan(r["ci_low"]),

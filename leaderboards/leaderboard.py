@@ -90,6 +90,15 @@ def column_key(task: str, version: str, n_versions: int) -> str:
     return f"{base}~{variant}" if variant else base
 
 
+def row_columns(rows: list[dict]) -> list[str]:
+    """The column key of each database row (``name``, ``spec_hash`` = its version key): spec
+    versions are counted per task; a partial run's variant is not another version."""
+    versions: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        versions[r["name"]].add(r["spec_hash"].partition("~")[0])
+    return [column_key(r["name"], r["spec_hash"], len(versions[r["name"]])) for r in rows]
+
+
 def column_cells(cells: dict[tuple[str, str], list[dict]], hashes: dict[str, set[str]],
                  confidence: float = 0.95, n_boot: int = 1000, seed: int = 0
                  ) -> tuple[dict[str, dict[str, dict]], dict[str, bool]]:

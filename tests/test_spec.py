@@ -11,17 +11,8 @@ import pytest
 
 from harness.errors import GenrankError
 from harness.spec import load_specs, select, validate
+from tests.test_spec_schema import GOOD  # one well-formed tasks file for both
 
-GOOD = """
-defaults: {generation: {max_new_tokens: 8}}
-tasks:
-  - name: t1
-    suite: compositional
-    loader: scan_generated
-    source: {split: simple, seed: 0}
-    prompt: "IN: {{ input }}\\nOUT:"
-    verifier: {name: exact_match, ignore_spaces: true}
-"""
 
 
 def write(tmp_path, text):

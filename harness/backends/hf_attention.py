@@ -5,7 +5,7 @@ times (``repeat_kv``) whenever an attention mask is passed, i.e. in every step o
 left-padded batch: for SmolLM2 (9 query heads, 3 key/value heads) that copy was a third
 of the decode time on CPU. torch's CPU kernels take the grouped heads directly
 (``enable_gqa=True``) and compute each head from the same values, so the result is the
-same tensor, bit for bit (tests/test_speed_paths.py checks logits and outputs).
+same tensor, bit for bit (tests/test_hf_backend.py checks logits and outputs).
 Elsewhere (no mask, a GPU, other models) it is transformers' own function.
 """
 

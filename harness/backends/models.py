@@ -8,6 +8,7 @@ later loads take about a second.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -55,6 +56,7 @@ def identity(ref: ModelRef) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=16)  # identity() is asked once per task: read headers once
 def parameter_count(folder: Path) -> int | None:
     """Parameters of a safetensors checkpoint, read from its headers only (no weights);
     None for other formats or a header that does not parse."""

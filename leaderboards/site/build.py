@@ -219,17 +219,13 @@ def _tests(col: Column, terms: dict[str, pd.DataFrame] | None = None) -> None:
 
 
 def _columns(conn: sqlite3.Connection) -> dict[str, Column]:
-    from leaderboards.leaderboard import column_key
+    from leaderboards.leaderboard import row_columns
 
     rows = db.cell_rows(conn)
-    versions: dict[str, set[str]] = {}
-    for r in rows:  # task versions; a partial run's variant is not another version
-        versions.setdefault(r["name"], set()).add(r["spec_hash"].partition("~")[0])
     cols: dict[str, Column] = {}
     by_key: dict[str, list[dict]] = {}
-    for r in rows:
-        by_key.setdefault(column_key(r["name"], r["spec_hash"], len(versions[r["name"]])),
-                          []).append(r)
+    for r, key in zip(rows, row_columns(rows)):
+        by_key.setdefault(key, []).append(r)
     tasks = {t["id"]: dict(t) for t in conn.execute("SELECT * FROM tasks")}
     for key, key_rows in sorted(by_key.items()):
         task = tasks[key_rows[0]["task_id"]]
